@@ -1,0 +1,486 @@
+/* sqlite.c — the SQLite backend: opens the file (WAL, synchronous=FULL, foreign keys), applies the
+ * embedded migrations, and runs each batch of jobs in one transaction with a savepoint per job.
+ *
+ * Owns: the sqlite3 connection and its prepared statements. store_open uses it on the loop thread
+ * before the loop runs; after that only the store thread does. Must not: touch the loop, the queue
+ * or a callback; put a value into SQL text (every value is a bound parameter).
+ *
+ * Parameters are written $1, $2… as PostgreSQL wants them, so SQL text can be shared. SQLite reads
+ * "$1" as a *named* parameter whose index is its order of first appearance, so values are bound by
+ * name ("$N" through sqlite3_bind_parameter_index), never by position.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/store_backend.h"
+#include "util/embed.h"
+#include "util/log.h"
+
+#define SQLITE_BUSY_TIMEOUT_MS 5000 /* wait this long for another process's write lock */
+
+enum sqlite_stmt_id {
+    STMT_BEGIN,
+    STMT_COMMIT,
+    STMT_ROLLBACK,
+    STMT_SAVEPOINT,
+    STMT_RELEASE,
+    STMT_ROLLBACK_TO,
+    STMT_PING,
+    STMT_CHAT_INSERT,
+    STMT_MESSAGE_FIND,
+    STMT_CHAT_NEXT_SEQ,
+    STMT_MESSAGE_INSERT,
+    STMT_COUNT
+};
+
+static const char *const sqlite_sql[STMT_COUNT] = {
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_SAVEPOINT] = "SAVEPOINT store_job",
+    [STMT_RELEASE] = "RELEASE SAVEPOINT store_job",
+    [STMT_ROLLBACK_TO] = "ROLLBACK TO SAVEPOINT store_job",
+    [STMT_PING] = "SELECT 1",
+    [STMT_CHAT_INSERT] = "INSERT INTO chats (category, user_a, user_b, started_at) "
+                         "VALUES ($1, $2, $3, $4) RETURNING id",
+    [STMT_MESSAGE_FIND] = "SELECT id, seq, text, sent_at FROM messages "
+                          "WHERE chat_id = $1 AND sender_id = $2 AND client_msg_id = $3",
+    [STMT_CHAT_NEXT_SEQ] = "UPDATE chats SET last_seq = last_seq + 1 WHERE id = $1 "
+                           "RETURNING last_seq",
+    [STMT_MESSAGE_INSERT] = "INSERT INTO messages "
+                            "(chat_id, seq, sender_id, client_msg_id, text, sent_at) "
+                            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+};
+
+typedef struct sqlite_backend {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[STMT_COUNT];
+} sqlite_backend;
+
+/* ---- statements and parameters ---- */
+
+static int sqlite_param(sqlite3_stmt *st, int n) {
+    char name[16];
+    snprintf(name, sizeof name, "$%d", n);
+    return sqlite3_bind_parameter_index(st, name);
+}
+
+static int sqlite_bind_i64(sqlite3_stmt *st, int n, int64_t v) {
+    return sqlite3_bind_int64(st, sqlite_param(st, n), v);
+}
+
+static int sqlite_bind_text(sqlite3_stmt *st, int n, const char *v) {
+    return sqlite3_bind_text(st, sqlite_param(st, n), v, -1, SQLITE_STATIC);
+}
+
+/* Prepares sql and checks that its parameters are exactly $1..$count. */
+static int sqlite_prepare(sqlite3 *db, const char *sql, unsigned flags, sqlite3_stmt **out) {
+    int rc = sqlite3_prepare_v3(db, sql, -1, flags, out, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    for (int n = 1; n <= sqlite3_bind_parameter_count(*out); n++) {
+        if (sqlite_param(*out, n) == 0) {
+            sqlite3_finalize(*out);
+            *out = NULL;
+            return SQLITE_RANGE;
+        }
+    }
+    return SQLITE_OK;
+}
+
+static int sqlite_prepare_all(sqlite_backend *b, char *err, size_t errlen) {
+    for (int i = 0; i < STMT_COUNT; i++) {
+        int rc = sqlite_prepare(b->db, sqlite_sql[i], SQLITE_PREPARE_PERSISTENT, &b->stmt[i]);
+        if (rc != SQLITE_OK) {
+            snprintf(err, errlen, "sqlite: cannot prepare \"%s\": %s", sqlite_sql[i],
+                     rc == SQLITE_RANGE ? "parameters must be $1..$N" : sqlite3_errmsg(b->db));
+            return STORE_ERR_UNAVAILABLE;
+        }
+    }
+    return 0;
+}
+
+static int sqlite_constraint_status(int rc) {
+    switch (rc) {
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+            return STORE_ERR_NOT_FOUND;
+        case SQLITE_CONSTRAINT_CHECK:
+        case SQLITE_CONSTRAINT_NOTNULL:
+            return STORE_ERR_INVALID;
+        default:
+            return STORE_ERR_CONFLICT;
+    }
+}
+
+/* Maps an SQLite result code (extended codes are on) to a store_status. */
+static int sqlite_status(int rc) {
+    switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_ROW:
+        case SQLITE_DONE:
+            return STORE_OK;
+        case SQLITE_CONSTRAINT:
+            return sqlite_constraint_status(rc);
+        case SQLITE_NOMEM:
+            return STORE_ERR_NOMEM;
+        case SQLITE_TOOBIG:
+            return STORE_ERR_INVALID;
+        default:
+            return STORE_ERR_UNAVAILABLE;
+    }
+}
+
+/* Ends one use of a cached statement: resets it, logs a failure, returns rc as a store_status. */
+static int sqlite_finish(sqlite_backend *b, sqlite3_stmt *st, int rc) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        log_warn("sqlite statement failed", "sql", sqlite3_sql(st), "error", sqlite3_errstr(rc),
+                 "detail", sqlite3_errmsg(b->db));
+    return sqlite_status(rc);
+}
+
+/* Runs a cached statement that takes no parameters and returns no row. */
+static int sqlite_exec_stmt(sqlite_backend *b, enum sqlite_stmt_id id) {
+    sqlite3_stmt *st = b->stmt[id];
+    return sqlite_finish(b, st, sqlite3_step(st));
+}
+
+/* ---- jobs (store thread) ---- */
+
+static int sqlite_job_ping(sqlite_backend *b) {
+    sqlite3_stmt *st = b->stmt[STMT_PING];
+    int rc = sqlite3_step(st);
+    return sqlite_finish(b, st,
+                         rc == SQLITE_ROW    ? SQLITE_OK
+                         : rc == SQLITE_DONE ? SQLITE_ERROR
+                                             : rc);
+}
+
+static int sqlite_job_chat_create(sqlite_backend *b, store_chat *chat) {
+    sqlite3_stmt *st = b->stmt[STMT_CHAT_INSERT];
+    chat->started_at_ms = store_now_ms();
+    int rc = sqlite_bind_text(st, 1, chat->category);
+    if (rc == SQLITE_OK && (rc = sqlite_bind_i64(st, 2, chat->user_a)) == SQLITE_OK &&
+        (rc = sqlite_bind_i64(st, 3, chat->user_b)) == SQLITE_OK &&
+        (rc = sqlite_bind_i64(st, 4, chat->started_at_ms)) == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        chat->id = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    return sqlite_finish(b, st, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+}
+
+/* Copies the stored row of a repeated message into the job. The stored text is kept when it
+ * differs from the retry's text: the stored row is the answer. */
+static int sqlite_message_take_row(store_job *job, sqlite3_stmt *st) {
+    store_message *m = &job->row.message;
+    const char *text = (const char *)sqlite3_column_text(st, 2);
+    m->id = sqlite3_column_int64(st, 0);
+    m->seq = sqlite3_column_int64(st, 1);
+    m->sent_at_ms = sqlite3_column_int64(st, 3);
+    m->duplicate = 1;
+    if (text && strcmp(text, m->text) != 0) {
+        job->owned = strdup(text);
+        if (!job->owned)
+            return SQLITE_NOMEM;
+        m->text = job->owned;
+    }
+    return SQLITE_OK;
+}
+
+/* Looks up (chat, sender, client_msg_id): 1 and the row in the job when found, 0 when not,
+ * or a negative store_status. */
+static int sqlite_message_find(sqlite_backend *b, store_job *job) {
+    store_message *m = &job->row.message;
+    sqlite3_stmt *st = b->stmt[STMT_MESSAGE_FIND];
+    int found = 0;
+    int rc = sqlite_bind_i64(st, 1, m->chat_id);
+    if (rc == SQLITE_OK && (rc = sqlite_bind_i64(st, 2, m->sender_id)) == SQLITE_OK &&
+        (rc = sqlite_bind_text(st, 3, m->client_msg_id)) == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        found = 1;
+        rc = sqlite_message_take_row(job, st);
+    }
+    int status = sqlite_finish(b, st, rc);
+    return status != STORE_OK ? status : found;
+}
+
+/* Takes the chat's next seq into m->seq; STORE_ERR_NOT_FOUND when the chat does not exist. */
+static int sqlite_chat_next_seq(sqlite_backend *b, store_message *m) {
+    sqlite3_stmt *st = b->stmt[STMT_CHAT_NEXT_SEQ];
+    int rc = sqlite_bind_i64(st, 1, m->chat_id);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        m->seq = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    int status = sqlite_finish(b, st, rc);
+    return status == STORE_OK && rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : status;
+}
+
+static int sqlite_message_insert(sqlite_backend *b, store_message *m) {
+    sqlite3_stmt *st = b->stmt[STMT_MESSAGE_INSERT];
+    m->sent_at_ms = store_now_ms();
+    int rc = sqlite_bind_i64(st, 1, m->chat_id);
+    if (rc == SQLITE_OK && (rc = sqlite_bind_i64(st, 2, m->seq)) == SQLITE_OK &&
+        (rc = sqlite_bind_i64(st, 3, m->sender_id)) == SQLITE_OK &&
+        (rc = sqlite_bind_text(st, 4, m->client_msg_id)) == SQLITE_OK &&
+        (rc = sqlite_bind_text(st, 5, m->text)) == SQLITE_OK &&
+        (rc = sqlite_bind_i64(st, 6, m->sent_at_ms)) == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        m->id = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    return sqlite_finish(b, st, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+}
+
+static int sqlite_job_message_append(sqlite_backend *b, store_job *job) {
+    int found = sqlite_message_find(b, job);
+    if (found != 0)
+        return found > 0 ? STORE_OK : found;
+    int status = sqlite_chat_next_seq(b, &job->row.message);
+    if (status != STORE_OK)
+        return status;
+    return sqlite_message_insert(b, &job->row.message);
+}
+
+static int sqlite_job_run(sqlite_backend *b, store_job *job) {
+    switch (job->kind) {
+        case STORE_JOB_PING:
+            return sqlite_job_ping(b);
+        case STORE_JOB_CHAT_CREATE:
+            return sqlite_job_chat_create(b, &job->row.chat);
+        case STORE_JOB_MESSAGE_APPEND:
+            return sqlite_job_message_append(b, job);
+    }
+    return STORE_ERR_INVALID;
+}
+
+/* Runs one job inside its own savepoint, undone when the job fails. Returns 0, or -1 when the
+ * enclosing transaction is no longer usable. */
+static int sqlite_job_isolated(sqlite_backend *b, store_job *job) {
+    if (sqlite_exec_stmt(b, STMT_SAVEPOINT) != STORE_OK)
+        return -1;
+    job->status = sqlite_job_run(b, job);
+    if (job->status != STORE_OK && sqlite_exec_stmt(b, STMT_ROLLBACK_TO) != STORE_OK)
+        return -1;
+    return sqlite_exec_stmt(b, STMT_RELEASE) == STORE_OK ? 0 : -1;
+}
+
+static void sqlite_rollback(sqlite_backend *b) {
+    if (!sqlite3_get_autocommit(b->db))
+        sqlite_exec_stmt(b, STMT_ROLLBACK);
+}
+
+static int sqlite_run_batch(void *ctx, store_job *jobs) {
+    sqlite_backend *b = ctx;
+    if (sqlite_exec_stmt(b, STMT_BEGIN) != STORE_OK)
+        return STORE_ERR_UNAVAILABLE;
+    for (store_job *job = jobs; job; job = job->next) {
+        if (sqlite_job_isolated(b, job) != 0) {
+            sqlite_rollback(b);
+            return STORE_ERR_UNAVAILABLE;
+        }
+    }
+    if (sqlite_exec_stmt(b, STMT_COMMIT) != STORE_OK) {
+        sqlite_rollback(b);
+        return STORE_ERR_UNAVAILABLE;
+    }
+    return 0;
+}
+
+static void sqlite_close(void *ctx) {
+    sqlite_backend *b = ctx;
+    if (!b)
+        return;
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(b->stmt[i]);
+    if (sqlite3_close(b->db) != SQLITE_OK)
+        log_warn("sqlite close failed", "error", sqlite3_errmsg(b->db));
+    free(b);
+}
+
+static const store_backend_ops sqlite_ops = {
+    .name = "sqlite",
+    .run_batch = sqlite_run_batch,
+    .close = sqlite_close,
+};
+
+/* ---- opening and migrations (store_open, before the loop runs) ---- */
+
+/* Runs SQL text (one or more statements, no parameters) during open. */
+static int sqlite_exec_text(sqlite_backend *b, const char *sql, const char *what, char *err,
+                            size_t errlen) {
+    char *msg = NULL;
+    if (sqlite3_exec(b->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    snprintf(err, errlen, "sqlite: %s: %s", what, msg ? msg : sqlite3_errmsg(b->db));
+    sqlite3_free(msg);
+    return STORE_ERR_UNAVAILABLE;
+}
+
+/* Switches to WAL and checks that SQLite agreed (it keeps the old mode on some filesystems). */
+static int sqlite_enable_wal(sqlite_backend *b, char *err, size_t errlen) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(b->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    int ok = mode && strcmp(mode, "wal") == 0;
+    if (!ok)
+        snprintf(err, errlen, "sqlite: cannot enable WAL: %s", mode ? mode : sqlite3_errmsg(b->db));
+    sqlite3_finalize(st);
+    return ok ? 0 : STORE_ERR_UNAVAILABLE;
+}
+
+static int sqlite_connect(sqlite_backend *b, const char *path, char *err, size_t errlen) {
+    if (path[0] == '\0') {
+        snprintf(err, errlen, "sqlite: empty database path");
+        return STORE_ERR_INVALID;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &b->db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "sqlite: cannot open %s: %s", path,
+                 b->db ? sqlite3_errmsg(b->db) : "out of memory");
+        return b->db ? STORE_ERR_UNAVAILABLE : STORE_ERR_NOMEM;
+    }
+    sqlite3_extended_result_codes(b->db, 1);
+    sqlite3_busy_timeout(b->db, SQLITE_BUSY_TIMEOUT_MS);
+    int rc = sqlite_enable_wal(b, err, errlen);
+    if (rc == 0)
+        rc = sqlite_exec_text(b, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "pragmas",
+                              err, errlen);
+    return rc;
+}
+
+/* The version is the file name's leading number: "/001_init.sql" → 1; -1 when there is none. */
+static int64_t sqlite_migration_version(const char *name) {
+    int64_t v = 0;
+    const char *p = name;
+    for (; *p >= '0' && *p <= '9' && v < INT64_MAX / 10 - 10; p++)
+        v = v * 10 + (*p - '0');
+    return p == name ? -1 : v;
+}
+
+/* 1 when the migration's version is recorded, 0 when not, negative on error. */
+static int sqlite_migration_done(sqlite_backend *b, int64_t version) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite_prepare(b->db, "SELECT 1 FROM schema_migrations WHERE version = $1", 0, &st);
+    if (rc == SQLITE_OK && (rc = sqlite_bind_i64(st, 1, version)) == SQLITE_OK)
+        rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : STORE_ERR_UNAVAILABLE;
+}
+
+static int sqlite_migration_record(sqlite_backend *b, int64_t version, const char *name) {
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite_prepare(b->db,
+                            "INSERT INTO schema_migrations (version, name, applied_at) "
+                            "VALUES ($1, $2, $3)",
+                            0, &st);
+    if (rc == SQLITE_OK && (rc = sqlite_bind_i64(st, 1, version)) == SQLITE_OK &&
+        (rc = sqlite_bind_text(st, 2, name)) == SQLITE_OK &&
+        (rc = sqlite_bind_text(st, 3, stamp)) == SQLITE_OK)
+        rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : STORE_ERR_UNAVAILABLE;
+}
+
+/* Applies one migration in its own transaction. */
+static int sqlite_migration_apply(sqlite_backend *b, int64_t version, const char *name,
+                                  const char *sql, char *err, size_t errlen) {
+    char what[128];
+    snprintf(what, sizeof what, "migration %s", name);
+    int rc = sqlite_exec_text(b, "BEGIN IMMEDIATE", what, err, errlen);
+    if (rc == 0)
+        rc = sqlite_exec_text(b, sql, what, err, errlen);
+    if (rc == 0 && (rc = sqlite_migration_record(b, version, name)) != 0)
+        snprintf(err, errlen, "sqlite: %s: cannot record it: %s", what, sqlite3_errmsg(b->db));
+    if (rc == 0)
+        rc = sqlite_exec_text(b, "COMMIT", what, err, errlen);
+    if (rc != 0 && !sqlite3_get_autocommit(b->db))
+        sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* Checks one embedded migration's version against the previous one and applies it unless it
+ * is recorded already. */
+static int sqlite_migration_run(sqlite_backend *b, const struct embedded_file *f, int64_t *last,
+                                uint64_t *applied, char *err, size_t errlen) {
+    const char *name = f->path[0] == '/' ? f->path + 1 : f->path;
+    int64_t version = sqlite_migration_version(name);
+    if (version <= *last) {
+        snprintf(err, errlen, "sqlite: migration %s: name must start with a version above %lld",
+                 name, (long long)*last);
+        return STORE_ERR_INVALID;
+    }
+    *last = version;
+    int done = sqlite_migration_done(b, version);
+    if (done < 0) {
+        snprintf(err, errlen, "sqlite: migration %s: %s", name, sqlite3_errmsg(b->db));
+        return done;
+    }
+    if (done)
+        return 0;
+    int rc = sqlite_migration_apply(b, version, name, (const char *)f->data, err, errlen);
+    if (rc == 0)
+        (*applied)++;
+    return rc;
+}
+
+/* Applies the embedded migrations not yet recorded, in path order (= version order). */
+static int sqlite_migrate(sqlite_backend *b, uint64_t *applied, char *err, size_t errlen) {
+    int rc = sqlite_exec_text(b,
+                              "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER "
+                              "PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+                              "schema_migrations", err, errlen);
+    int64_t last = 0;
+    for (size_t i = 0; rc == 0 && i < store_migrations_count; i++)
+        rc = sqlite_migration_run(b, &store_migrations[i], &last, applied, err, errlen);
+    return rc;
+}
+
+int sqlite_backend_open(const char *path, const store_backend_ops **ops, void **ctx,
+                        uint64_t *migrations_applied, char *err, size_t errlen) {
+    char scratch[8];
+    if (!err || errlen == 0) {
+        err = scratch;
+        errlen = sizeof scratch;
+    }
+    sqlite_backend *b = calloc(1, sizeof *b);
+    if (!b) {
+        snprintf(err, errlen, "sqlite: out of memory");
+        return STORE_ERR_NOMEM;
+    }
+    *migrations_applied = 0;
+    int rc = sqlite_connect(b, path, err, errlen);
+    if (rc == 0)
+        rc = sqlite_migrate(b, migrations_applied, err, errlen);
+    if (rc == 0)
+        rc = sqlite_prepare_all(b, err, errlen);
+    if (rc != 0) {
+        sqlite_close(b);
+        return rc;
+    }
+    if (*migrations_applied > 0) {
+        char count[24];
+        snprintf(count, sizeof count, "%llu", (unsigned long long)*migrations_applied);
+        log_info("sqlite migrations applied", "path", path, "count", count);
+    }
+    *ops = &sqlite_ops;
+    *ctx = b;
+    return 0;
+}

@@ -1,0 +1,391 @@
+/* store.c — the backend-independent half of the store: checks each call, queues it as a job, runs
+ * the store thread that hands whole batches to the backend (group commit), and brings results back
+ * to the loop thread through a uv_async_t.
+ *
+ * Owns: the job queue (mutex + condition), the store thread, the async handle, every job's memory.
+ * Must not: run backend code on the loop thread after store_open, fire a callback off the loop
+ * thread, or fire the callback of a call that returned an error.
+ */
+#include "store/store.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/store_backend.h"
+#include "util/log.h"
+
+struct store {
+    uv_loop_t *loop;
+    uv_async_t async;
+    uv_thread_t thread;
+    uv_mutex_t mu;
+    uv_cond_t cond;
+    const store_backend_ops *ops;
+    void *ctx;
+    /* Shared with the store thread, under mu. */
+    store_job *pending_head, *pending_tail;
+    store_job *done_head, *done_tail;
+    int stopping;      /* no more jobs will come: the thread exits once pending is empty */
+    int thread_exited; /* the thread has closed the backend and sent its last wake-up */
+    /* Loop thread only. */
+    size_t in_flight; /* submitted, callback not yet fired */
+    int closing;
+    int overflow_logged;
+    store_status_cb shutdown_cb;
+    void *shutdown_arg;
+    /* Written by the store thread, read from anywhere. */
+    _Atomic uint64_t commits;
+    _Atomic uint64_t jobs;
+    uint64_t migrations_applied;
+};
+
+int64_t store_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void store_set_err(char *err, size_t errlen, const char *fmt, ...) {
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- store thread ---- */
+
+/* Detaches up to STORE_BATCH_MAX jobs from the head of the pending list. Called under mu. */
+static store_job *store_take_batch(store *s, size_t *count) {
+    store_job *head = s->pending_head, *last = head;
+    size_t n = 1;
+    while (last->next && n < STORE_BATCH_MAX) {
+        last = last->next;
+        n++;
+    }
+    s->pending_head = last->next;
+    if (!s->pending_head)
+        s->pending_tail = NULL;
+    last->next = NULL;
+    *count = n;
+    return head;
+}
+
+static void store_run_batch(store *s, store_job *batch, size_t count) {
+    if (s->ops->run_batch(s->ctx, batch) == 0) {
+        atomic_fetch_add(&s->commits, 1);
+    } else {
+        for (store_job *job = batch; job; job = job->next)
+            job->status = STORE_ERR_UNAVAILABLE;
+    }
+    atomic_fetch_add(&s->jobs, count);
+}
+
+/* Appends a finished batch to the done list and wakes the loop. */
+static void store_hand_back(store *s, store_job *batch) {
+    store_job *last = batch;
+    while (last->next)
+        last = last->next;
+    uv_mutex_lock(&s->mu);
+    if (s->done_tail)
+        s->done_tail->next = batch;
+    else
+        s->done_head = batch;
+    s->done_tail = last;
+    uv_mutex_unlock(&s->mu);
+    uv_async_send(&s->async);
+}
+
+static void store_thread_main(void *arg) {
+    store *s = arg;
+    for (;;) {
+        size_t count = 0;
+        uv_mutex_lock(&s->mu);
+        while (!s->pending_head && !s->stopping)
+            uv_cond_wait(&s->cond, &s->mu);
+        store_job *batch = s->pending_head ? store_take_batch(s, &count) : NULL;
+        uv_mutex_unlock(&s->mu);
+        if (!batch)
+            break;
+        store_run_batch(s, batch, count);
+        store_hand_back(s, batch);
+    }
+    s->ops->close(s->ctx);
+    s->ctx = NULL;
+    uv_mutex_lock(&s->mu);
+    s->thread_exited = 1;
+    uv_mutex_unlock(&s->mu);
+    uv_async_send(&s->async);
+}
+
+/* ---- loop thread: completions and shutdown ---- */
+
+/* The async handle keeps the loop alive only while there is something to wait for. */
+static void store_update_ref(store *s) {
+    if (s->closing || s->in_flight > 0)
+        uv_ref((uv_handle_t *)&s->async);
+    else
+        uv_unref((uv_handle_t *)&s->async);
+}
+
+static void store_deliver(store_job *job) {
+    int ok = job->status == STORE_OK;
+    switch (job->kind) {
+        case STORE_JOB_PING:
+            if (job->cb.status)
+                job->cb.status(job->status, job->arg);
+            break;
+        case STORE_JOB_CHAT_CREATE:
+            if (job->cb.chat)
+                job->cb.chat(job->status, ok ? &job->row.chat : NULL, job->arg);
+            break;
+        case STORE_JOB_MESSAGE_APPEND:
+            if (job->cb.message)
+                job->cb.message(job->status, ok ? &job->row.message : NULL, job->arg);
+            break;
+    }
+}
+
+static void store_job_free(store_job *job) {
+    free(job->owned);
+    free(job);
+}
+
+static void store_on_closed(uv_handle_t *handle) {
+    store *s = handle->data;
+    if (s->shutdown_cb)
+        s->shutdown_cb(STORE_OK, s->shutdown_arg);
+}
+
+static void store_on_async(uv_async_t *handle) {
+    store *s = handle->data;
+    uv_mutex_lock(&s->mu);
+    store_job *job = s->done_head;
+    s->done_head = s->done_tail = NULL;
+    int exited = s->thread_exited;
+    uv_mutex_unlock(&s->mu);
+    while (job) {
+        store_job *next = job->next;
+        store_deliver(job);
+        store_job_free(job);
+        s->in_flight--;
+        job = next;
+    }
+    if (s->in_flight == 0)
+        s->overflow_logged = 0;
+    store_update_ref(s);
+    if (exited && !uv_is_closing((uv_handle_t *)&s->async)) {
+        uv_thread_join(&s->thread); /* the thread has finished: this does not block */
+        uv_close((uv_handle_t *)&s->async, store_on_closed);
+    }
+}
+
+void store_shutdown(store *s, store_status_cb done, void *arg) {
+    if (!s || s->closing)
+        return;
+    s->closing = 1;
+    s->shutdown_cb = done;
+    s->shutdown_arg = arg;
+    store_update_ref(s);
+    uv_mutex_lock(&s->mu);
+    s->stopping = 1;
+    uv_cond_signal(&s->cond);
+    uv_mutex_unlock(&s->mu);
+}
+
+void store_free(store *s) {
+    if (!s)
+        return;
+    uv_cond_destroy(&s->cond);
+    uv_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* ---- loop thread: submitting jobs ---- */
+
+/* Whether a new job may be queued now: 0, or the status the call returns. */
+static int store_admit(store *s) {
+    if (!s)
+        return STORE_ERR_INVALID;
+    if (s->closing)
+        return STORE_ERR_CLOSED;
+    if (s->in_flight >= STORE_QUEUE_MAX) {
+        if (!s->overflow_logged)
+            log_warn("store queue full", "limit", "STORE_QUEUE_MAX");
+        s->overflow_logged = 1;
+        return STORE_ERR_UNAVAILABLE;
+    }
+    return 0;
+}
+
+/* A zeroed job with `extra` bytes after it for copied input strings. */
+static store_job *store_job_new(enum store_job_kind kind, void *arg, size_t extra) {
+    store_job *job = calloc(1, sizeof *job + extra);
+    if (job) {
+        job->kind = kind;
+        job->arg = arg;
+    }
+    return job;
+}
+
+/* Copies n bytes of src (plus a NUL) to *tail and advances it; returns the copy. */
+static const char *store_job_copy(char **tail, const char *src, size_t n) {
+    char *dst = *tail;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    *tail = dst + n + 1;
+    return dst;
+}
+
+static int store_submit(store *s, store_job *job) {
+    job->next = NULL;
+    uv_mutex_lock(&s->mu);
+    if (s->pending_tail)
+        s->pending_tail->next = job;
+    else
+        s->pending_head = job;
+    s->pending_tail = job;
+    uv_cond_signal(&s->cond);
+    uv_mutex_unlock(&s->mu);
+    s->in_flight++;
+    store_update_ref(s);
+    return 0;
+}
+
+int store_ping(store *s, store_status_cb cb, void *arg) {
+    int rc = store_admit(s);
+    if (rc)
+        return rc;
+    store_job *job = store_job_new(STORE_JOB_PING, arg, 0);
+    if (!job)
+        return STORE_ERR_NOMEM;
+    job->cb.status = cb;
+    return store_submit(s, job);
+}
+
+int store_chat_create(store *s, const char *category, int64_t user_a, int64_t user_b,
+                      store_chat_cb cb, void *arg) {
+    int rc = store_admit(s);
+    if (rc)
+        return rc;
+    size_t len = category ? strlen(category) : 0;
+    if (len == 0 || len > STORE_CATEGORY_MAX || user_a == user_b)
+        return STORE_ERR_INVALID;
+    store_job *job = store_job_new(STORE_JOB_CHAT_CREATE, arg, len + 1);
+    if (!job)
+        return STORE_ERR_NOMEM;
+    char *tail = (char *)(job + 1);
+    job->cb.chat = cb;
+    job->row.chat.category = store_job_copy(&tail, category, len);
+    job->row.chat.user_a = user_a;
+    job->row.chat.user_b = user_b;
+    return store_submit(s, job);
+}
+
+int store_message_append(store *s, int64_t chat_id, int64_t sender_id, const char *client_msg_id,
+                         const char *text, store_message_cb cb, void *arg) {
+    int rc = store_admit(s);
+    if (rc)
+        return rc;
+    size_t id_len = client_msg_id ? strlen(client_msg_id) : 0;
+    size_t text_len = text ? strlen(text) : 0;
+    if (id_len == 0 || id_len > STORE_CLIENT_MSG_ID_MAX || text_len == 0 ||
+        text_len > STORE_TEXT_MAX)
+        return STORE_ERR_INVALID;
+    store_job *job = store_job_new(STORE_JOB_MESSAGE_APPEND, arg, id_len + text_len + 2);
+    if (!job)
+        return STORE_ERR_NOMEM;
+    char *tail = (char *)(job + 1);
+    job->cb.message = cb;
+    job->row.message.chat_id = chat_id;
+    job->row.message.sender_id = sender_id;
+    job->row.message.client_msg_id = store_job_copy(&tail, client_msg_id, id_len);
+    job->row.message.text = store_job_copy(&tail, text, text_len);
+    return store_submit(s, job);
+}
+
+uint64_t store_commits(const store *s) {
+    return atomic_load(&((store *)s)->commits);
+}
+
+uint64_t store_jobs(const store *s) {
+    return atomic_load(&((store *)s)->jobs);
+}
+
+uint64_t store_migrations_applied(const store *s) {
+    return s->migrations_applied;
+}
+
+/* ---- opening ---- */
+
+static int store_open_backend(store *s, const char *url, char *err, size_t errlen) {
+    if (strncmp(url, "sqlite:", 7) == 0)
+        return sqlite_backend_open(url + 7, &s->ops, &s->ctx, &s->migrations_applied, err, errlen);
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        store_set_err(err, errlen, "store: the PostgreSQL backend is not in this build");
+        return STORE_ERR_INVALID;
+    }
+    store_set_err(err, errlen, "store: unknown database URL scheme (want sqlite:PATH)");
+    return STORE_ERR_INVALID;
+}
+
+static void store_on_failed_close(uv_handle_t *handle) {
+    store_free(handle->data);
+}
+
+/* Creates the lock, the async handle and the thread. On failure closes the backend here (still
+ * before the loop runs) and frees s, at once or from the async handle's close callback. */
+static int store_start(store *s, uv_loop_t *loop, char *err, size_t errlen) {
+    int rc = uv_mutex_init(&s->mu);
+    if (rc == 0 && (rc = uv_cond_init(&s->cond)) != 0)
+        uv_mutex_destroy(&s->mu);
+    if (rc == 0 && (rc = uv_async_init(loop, &s->async, store_on_async)) != 0) {
+        uv_cond_destroy(&s->cond);
+        uv_mutex_destroy(&s->mu);
+    }
+    if (rc != 0) {
+        s->ops->close(s->ctx);
+        free(s);
+    } else {
+        s->async.data = s;
+        uv_unref((uv_handle_t *)&s->async);
+        rc = uv_thread_create(&s->thread, store_thread_main, s);
+        if (rc != 0) {
+            s->ops->close(s->ctx);
+            uv_close((uv_handle_t *)&s->async, store_on_failed_close);
+        }
+    }
+    if (rc != 0)
+        store_set_err(err, errlen, "store: cannot start the store thread: %s", uv_strerror(rc));
+    return rc == 0 ? 0 : STORE_ERR_UNAVAILABLE;
+}
+
+int store_open(uv_loop_t *loop, const char *url, store **out, char *err, size_t errlen) {
+    if (out)
+        *out = NULL;
+    if (!loop || !url || !out) {
+        store_set_err(err, errlen, "store: missing loop, URL or result pointer");
+        return STORE_ERR_INVALID;
+    }
+    store *s = calloc(1, sizeof *s);
+    if (!s) {
+        store_set_err(err, errlen, "store: out of memory");
+        return STORE_ERR_NOMEM;
+    }
+    s->loop = loop;
+    int rc = store_open_backend(s, url, err, errlen);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    rc = store_start(s, loop, err, errlen);
+    if (rc)
+        return rc;
+    *out = s;
+    return 0;
+}

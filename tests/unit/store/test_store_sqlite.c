@@ -1,0 +1,466 @@
+/* test_store_sqlite.c — the store on its SQLite backend: migrations, chats, message append with
+ * gap-free seq, idempotent retries, group commit, and shutdown.
+ *
+ * Each test runs the real libuv loop against a real SQLite file in its own mkdtemp directory and
+ * ends with uv_loop_close() == 0 (no leaked handle). Direct sqlite3 reads in here only check what
+ * the store wrote, after it is shut down.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "util/embed.h"
+
+#define BURST       1000 /* appends queued in one loop turn for the group-commit test */
+#define BURST_CHATS 3    /* chats those appends are spread over */
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    char url[160];
+    uv_loop_t loop;
+    uv_thread_t loop_thread;
+} fixture;
+
+/* What a callback saw; one record per call. */
+typedef struct record {
+    int fired;
+    int status;
+    store_message msg;
+    store_chat chat;
+    char text[64];
+    int order; /* position among all callbacks fired in the test */
+} record;
+
+static int fired_total;
+static uv_thread_t main_thread;
+
+/* ---- fixture ---- */
+
+static int setup(void **state) {
+    fixture *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    strcpy(fx->dir, "/tmp/convo-store-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->path, sizeof fx->path, "%s/convo.db", fx->dir);
+    snprintf(fx->url, sizeof fx->url, "sqlite:%s", fx->path);
+    assert_int_equal(uv_loop_init(&fx->loop), 0);
+    main_thread = uv_thread_self();
+    fired_total = 0;
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *fx = *state;
+    assert_int_equal(uv_loop_close(&fx->loop), 0);
+    DIR *d = opendir(fx->dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        char p[sizeof fx->dir + 260];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof p, "%s/%s", fx->dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    assert_int_equal(rmdir(fx->dir), 0);
+    free(fx);
+    return 0;
+}
+
+static store *open_store(fixture *fx) {
+    store *s = NULL;
+    char err[256] = "";
+    int rc = store_open(&fx->loop, fx->url, &s, err, sizeof err);
+    if (rc != 0)
+        fail_msg("store_open: %s", err);
+    assert_non_null(s);
+    return s;
+}
+
+static void on_shutdown(int status, void *arg) {
+    assert_int_equal(status, STORE_OK);
+    *(int *)arg += 1;
+}
+
+/* Shuts the store down, runs the loop until the store's handle is closed, frees it. */
+static void close_store(fixture *fx, store *s) {
+    int done = 0;
+    store_shutdown(s, on_shutdown, &done);
+    assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(done, 1);
+    store_free(s);
+}
+
+/* Runs one query on the file after the store closed it; returns the first column of row one. */
+static int64_t query_i64(fixture *fx, const char *sql) {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* ---- callbacks ---- */
+
+static void record_fire(record *r, int status) {
+    assert_true(uv_thread_equal(&main_thread, &(uv_thread_t){uv_thread_self()}));
+    r->fired++;
+    r->status = status;
+    r->order = fired_total++;
+}
+
+static void on_status(int status, void *arg) {
+    record_fire(arg, status);
+}
+
+static void on_chat(int status, const store_chat *chat, void *arg) {
+    record *r = arg;
+    record_fire(r, status);
+    assert_true(status == STORE_OK ? chat != NULL : chat == NULL);
+    if (chat)
+        r->chat = *chat;
+    r->chat.category = NULL; /* not valid after the callback */
+}
+
+static void on_message(int status, const store_message *msg, void *arg) {
+    record *r = arg;
+    record_fire(r, status);
+    assert_true(status == STORE_OK ? msg != NULL : msg == NULL);
+    if (!msg)
+        return;
+    r->msg = *msg;
+    snprintf(r->text, sizeof r->text, "%s", msg->text);
+    r->msg.text = r->msg.client_msg_id = NULL;
+}
+
+static void on_never(int status, void *arg) {
+    (void)status;
+    (void)arg;
+    fail_msg("a call that returned an error fired its callback");
+}
+
+static int64_t create_chat(fixture *fx, store *s, int64_t a, int64_t b) {
+    record r = {0};
+    assert_int_equal(store_chat_create(s, "backend", a, b, on_chat, &r), 0);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.fired, 1);
+    assert_int_equal(r.status, STORE_OK);
+    return r.chat.id;
+}
+
+static record append(fixture *fx, store *s, int64_t chat, int64_t sender, const char *id,
+                     const char *text) {
+    record r = {0};
+    assert_int_equal(store_message_append(s, chat, sender, id, text, on_message, &r), 0);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.fired, 1);
+    return r;
+}
+
+/* ---- tests ---- */
+
+static void test_open_fresh_applies_migrations(void **state) {
+    fixture *fx = *state;
+    store *s = open_store(fx);
+    assert_true(store_migrations_count >= 1);
+    assert_int_equal(store_migrations_applied(s), store_migrations_count);
+    assert_int_equal(store_commits(s), 0);
+    close_store(fx, s);
+    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM schema_migrations"),
+                     store_migrations_count);
+    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM schema_migrations "
+                                   "WHERE version = 1 AND name = '001_init.sql' "
+                                   "AND applied_at LIKE '20%Z'"),
+                     1);
+    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+                                   "AND name IN ('chats', 'messages')"),
+                     2);
+    assert_int_equal(query_i64(fx, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+}
+
+static void test_reopen_applies_none_and_keeps_data(void **state) {
+    fixture *fx = *state;
+    store *s = open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    record first = append(fx, s, chat, 1, "m1", "hello");
+    close_store(fx, s);
+
+    s = open_store(fx);
+    assert_int_equal(store_migrations_applied(s), 0);
+    record again = append(fx, s, chat, 1, "m1", "hello");
+    assert_int_equal(again.status, STORE_OK);
+    assert_int_equal(again.msg.duplicate, 1);
+    assert_int_equal(again.msg.id, first.msg.id);
+    record next = append(fx, s, chat, 2, "m2", "hi");
+    assert_int_equal(next.msg.seq, 2);
+    close_store(fx, s);
+    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM schema_migrations"),
+                     store_migrations_count);
+}
+
+static void test_chat_create(void **state) {
+    fixture *fx = *state;
+    store *s = open_store(fx);
+    record r = {0};
+    assert_int_equal(store_chat_create(s, "frontend", 10, 20, on_chat, &r), 0);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.fired, 1);
+    assert_int_equal(r.status, STORE_OK);
+    assert_true(r.chat.id > 0);
+    assert_int_equal(r.chat.user_a, 10);
+    assert_int_equal(r.chat.user_b, 20);
+    assert_int_equal(r.chat.ended_at_ms, 0);
+    assert_int_equal(r.chat.last_seq, 0);
+    assert_true(r.chat.started_at_ms > 1600000000000LL);
+    assert_int_equal(store_chat_create(s, "frontend", 10, 10, on_chat, &r), STORE_ERR_INVALID);
+    assert_int_equal(store_chat_create(s, "", 10, 20, on_chat, &r), STORE_ERR_INVALID);
+    assert_int_equal(store_chat_create(s, NULL, 10, 20, on_chat, &r), STORE_ERR_INVALID);
+    assert_int_equal(r.fired, 1);
+    close_store(fx, s);
+    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM chats WHERE category = 'frontend' "
+                                   "AND ended_at IS NULL AND last_seq = 0"),
+                     1);
+}
+
+static void test_append_assigns_seq_without_gaps(void **state) {
+    fixture *fx = *state;
+    store *s = open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    record r[3] = {{0}};
+    const char *ids[3] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        r[i] = append(fx, s, chat, 1 + i % 2, ids[i], ids[i]);
+        assert_int_equal(r[i].status, STORE_OK);
+        assert_int_equal(r[i].msg.seq, i + 1);
+        assert_int_equal(r[i].msg.chat_id, chat);
+        assert_int_equal(r[i].msg.sender_id, 1 + i % 2);
+        assert_int_equal(r[i].msg.duplicate, 0);
+        assert_string_equal(r[i].text, ids[i]);
+        assert_true(r[i].msg.sent_at_ms > 1600000000000LL);
+    }
+    assert_true(r[0].msg.id < r[1].msg.id && r[1].msg.id < r[2].msg.id);
+    close_store(fx, s);
+    assert_int_equal(query_i64(fx, "SELECT last_seq FROM chats"), 3);
+}
+
+static void test_group_commit_burst(void **state) {
+    fixture *fx = *state;
+    store *s = open_store(fx);
+    int64_t chats[BURST_CHATS];
+    for (int c = 0; c < BURST_CHATS; c++)
+        chats[c] = create_chat(fx, s, 100 + c, 200 + c);
+    uint64_t commits = store_commits(s), jobs = store_jobs(s);
+    fired_total = 0;
+    record *r = calloc(BURST, sizeof *r);
+    assert_non_null(r);
+    char id[32];
+    for (int i = 0; i < BURST; i++) {
+        snprintf(id, sizeof id, "burst-%d", i);
+        assert_int_equal(
+            store_message_append(s, chats[i % BURST_CHATS], 7, id, "x", on_message, &r[i]), 0);
+    }
+    assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
+    uint64_t batches = store_commits(s) - commits;
+    print_message("%d appends committed in %llu transactions\n", BURST,
+                  (unsigned long long)batches);
+    assert_true(batches >= 1 && batches <= 50);
+    assert_int_equal(store_jobs(s) - jobs, BURST);
+    int64_t next_seq[BURST_CHATS] = {1, 1, 1};
+    for (int i = 0; i < BURST; i++) {
+        assert_int_equal(r[i].fired, 1);
+        assert_int_equal(r[i].status, STORE_OK);
+        assert_int_equal(r[i].order, i); /* callbacks fire in call order */
+        assert_int_equal(r[i].msg.seq, next_seq[i % BURST_CHATS]++);
+    }
+    free(r);
+    close_store(fx, s);
+    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM messages"), BURST);
+    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM chats c WHERE last_seq = "
+                                   "(SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id) "
+                                   "AND last_seq = (SELECT MAX(seq) FROM messages m "
+                                   "WHERE m.chat_id = c.id)"),
+                     BURST_CHATS);
+}
+
+static void test_idempotent_client_msg_id(void **state) {
+    fixture *fx = *state;
+    store *s = open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    record r[4] = {{0}};
+    /* The first three run in one batch: the retry sees the row its batch just wrote. */
+    assert_int_equal(store_message_append(s, chat, 1, "same", "hello", on_message, &r[0]), 0);
+    assert_int_equal(store_message_append(s, chat, 1, "same", "edited", on_message, &r[1]), 0);
+    assert_int_equal(store_message_append(s, chat, 2, "same", "other", on_message, &r[2]), 0);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    r[3] = append(fx, s, chat, 1, "same", "hello");
+    assert_int_equal(r[0].msg.duplicate, 0);
+    for (int i = 1; i <= 3; i += 2) {
+        assert_int_equal(r[i].status, STORE_OK);
+        assert_int_equal(r[i].msg.duplicate, 1);
+        assert_int_equal(r[i].msg.id, r[0].msg.id);
+        assert_int_equal(r[i].msg.seq, 1);
+        assert_int_equal(r[i].msg.sent_at_ms, r[0].msg.sent_at_ms);
+        assert_string_equal(r[i].text, "hello"); /* the stored text, not the retry's */
+    }
+    assert_int_equal(r[2].msg.duplicate, 0); /* another sender may reuse the id */
+    assert_int_equal(r[2].msg.seq, 2);
+    close_store(fx, s);
+    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM messages"), 2);
+    assert_int_equal(query_i64(fx, "SELECT last_seq FROM chats"), 2);
+}
+
+static void test_unknown_chat_is_not_found(void **state) {
+    fixture *fx = *state;
+    store *s = open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    record r[3] = {{0}};
+    /* One batch: the failing job must not spoil its neighbours. */
+    assert_int_equal(store_message_append(s, chat, 1, "a", "one", on_message, &r[0]), 0);
+    assert_int_equal(store_message_append(s, 9999, 1, "b", "lost", on_message, &r[1]), 0);
+    assert_int_equal(store_message_append(s, chat, 1, "c", "two", on_message, &r[2]), 0);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r[0].status, STORE_OK);
+    assert_int_equal(r[1].status, STORE_ERR_NOT_FOUND);
+    assert_int_equal(r[2].status, STORE_OK);
+    assert_int_equal(r[0].msg.seq, 1);
+    assert_int_equal(r[2].msg.seq, 2);
+    close_store(fx, s);
+    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM messages"), 2);
+}
+
+static void test_invalid_arguments(void **state) {
+    fixture *fx = *state;
+    store *s = open_store(fx);
+    char big[STORE_TEXT_MAX + 2];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    record r = {0};
+    assert_int_equal(store_message_append(s, 1, 1, "", "t", on_message, &r), STORE_ERR_INVALID);
+    assert_int_equal(store_message_append(s, 1, 1, NULL, "t", on_message, &r), STORE_ERR_INVALID);
+    assert_int_equal(store_message_append(s, 1, 1, "id", "", on_message, &r), STORE_ERR_INVALID);
+    assert_int_equal(store_message_append(s, 1, 1, "id", big, on_message, &r), STORE_ERR_INVALID);
+    assert_int_equal(store_ping(NULL, on_never, NULL), STORE_ERR_INVALID);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.fired, 0);
+    close_store(fx, s);
+}
+
+static void test_calls_after_shutdown_are_closed(void **state) {
+    fixture *fx = *state;
+    store *s = open_store(fx);
+    int done = 0;
+    store_shutdown(s, on_shutdown, &done);
+    store_shutdown(s, on_shutdown, &done); /* ignored */
+    assert_int_equal(store_ping(s, on_never, NULL), STORE_ERR_CLOSED);
+    assert_int_equal(store_chat_create(s, "qa", 1, 2, NULL, NULL), STORE_ERR_CLOSED);
+    assert_int_equal(store_message_append(s, 1, 1, "id", "t", NULL, NULL), STORE_ERR_CLOSED);
+    assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(done, 1);
+    store_free(s);
+}
+
+typedef struct drain_state {
+    record r[200];
+    int done_fired;
+    int fired_at_done;
+} drain_state;
+
+static void on_drained(int status, void *arg) {
+    drain_state *d = arg;
+    assert_int_equal(status, STORE_OK);
+    d->done_fired++;
+    d->fired_at_done = fired_total;
+}
+
+static void test_shutdown_drains_queue(void **state) {
+    fixture *fx = *state;
+    store *s = open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    fired_total = 0;
+    drain_state *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    char id[16];
+    for (int i = 0; i < 200; i++) {
+        snprintf(id, sizeof id, "d%d", i);
+        assert_int_equal(store_message_append(s, chat, 1, id, "t", on_message, &d->r[i]), 0);
+    }
+    store_shutdown(s, on_drained, d);
+    assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(d->done_fired, 1);
+    assert_int_equal(d->fired_at_done, 200);
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(d->r[i].fired, 1);
+        assert_int_equal(d->r[i].status, STORE_OK);
+        assert_int_equal(d->r[i].msg.seq, i + 1);
+    }
+    free(d);
+    store_free(s);
+    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM messages"), 200);
+}
+
+static void test_ping(void **state) {
+    fixture *fx = *state;
+    store *s = open_store(fx);
+    record r = {0};
+    assert_int_equal(store_ping(s, on_status, &r), 0);
+    assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(r.fired, 1);
+    assert_int_equal(r.status, STORE_OK);
+    assert_int_equal(store_commits(s), 1);
+    assert_int_equal(store_jobs(s), 1);
+    close_store(fx, s);
+}
+
+static void expect_open_fails(fixture *fx, const char *url, int want, const char *needle) {
+    store *s = (store *)1;
+    char err[256] = "";
+    assert_int_equal(store_open(&fx->loop, url, &s, err, sizeof err), want);
+    assert_null(s);
+    assert_true(strlen(err) > 0);
+    if (!strstr(err, needle))
+        fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+}
+
+static void test_bad_url_fails_with_message(void **state) {
+    fixture *fx = *state;
+    expect_open_fails(fx, "sqlite:/proc/nope/x.db", STORE_ERR_UNAVAILABLE, "/proc/nope/x.db");
+    expect_open_fails(fx, "sqlite:", STORE_ERR_INVALID, "empty");
+    expect_open_fails(fx, "mysql://localhost/x", STORE_ERR_INVALID, "scheme");
+    assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
+}
+
+int main(void) {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_open_fresh_applies_migrations),
+        T(test_reopen_applies_none_and_keeps_data),
+        T(test_chat_create),
+        T(test_append_assigns_seq_without_gaps),
+        T(test_group_commit_burst),
+        T(test_idempotent_client_msg_id),
+        T(test_unknown_chat_is_not_found),
+        T(test_invalid_arguments),
+        T(test_calls_after_shutdown_are_closed),
+        T(test_shutdown_drains_queue),
+        T(test_ping),
+        T(test_bad_url_fails_with_message),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
