@@ -18,6 +18,7 @@ struct app {
     store *store;
     router *router;
     http_server *server;
+    struct api_auth *auth; /* api/auth.c: log-in rate limiters */
     uint64_t started_at_ms; /* uv_hrtime based, for uptime */
 };
 

@@ -18,7 +18,16 @@
 #define HTTP_LINGER_MS               2000   /* after an error reply, read and discard this long */
 #define HTTP_LINGER_MAX_BYTES        (1024 * 1024) /* … or this many bytes, then close */
 #define HTTP_READ_BUFFER             65536         /* bytes read from a socket at once */
+#define HTTP_SPARE_REQUEST_MAX_BYTES 8192 /* buffers a finished request may keep for reuse */
+#define HTTP_SWEEP_INTERVAL_MS 250        /* how often deadlines are checked (their precision) */
 #define HTTP_DEFAULT_MAX_CONNECTIONS 10000         /* open connections; over → 503 and close */
+
+/* Log-in brute force (api/auth.c), SPEC §3.2 */
+#define LOGIN_FAILS_PER_EMAIL 10              /* failed log-ins for one email … */
+#define LOGIN_FAILS_WINDOW_MS (15 * 60 * 1000) /* … in 15 minutes */
+#define LOGIN_ATTEMPTS_PER_IP 30              /* log-in attempts from one address … */
+#define LOGIN_ATTEMPTS_WINDOW_MS (60 * 1000)  /* … in one minute */
+#define LOGIN_LIMITER_KEYS 65536              /* keys each limiter remembers (LRU beyond) */
 
 /* Process (main.c) */
 #define SHUTDOWN_DEADLINE_MS 8000 /* SIGTERM → forced close of what is left (SPEC: exit in 10 s) \

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "api/auth.h"
+#include "api/catalog.h"
+#include "api/me.h"
 #include "api/ops.h"
 #include "app.h"
 #include "limits.h"
@@ -118,11 +121,21 @@ static int open_store(struct process *p) {
     return 0;
 }
 
+static int register_routes(struct app *app) {
+    if (ops_register(app) != 0 || api_catalog_register(app) != 0 || api_auth_register(app) != 0 ||
+        api_me_register(app) != 0) {
+        fprintf(stderr, "convo: cannot register the routes\n");
+        return -1;
+    }
+    return 0;
+}
+
 static void release(struct process *p) {
     if (p->app.server)
         http_server_free(p->app.server);
     if (p->app.store)
         store_free(p->app.store);
+    api_auth_free(&p->app);
     router_free(p->app.router);
     uv_loop_close(p->app.loop);
     config_free(p->app.cfg);
@@ -142,7 +155,8 @@ int main(int argc, char **argv) {
     p.app.loop = uv_default_loop();
     p.app.started_at_ms = uv_hrtime() / 1000000;
     p.app.router = router_new(static_serve, NULL);
-    if (!p.app.router || ops_register(&p.app) != 0 || open_store(&p) != 0 || start_http(&p) != 0) {
+    if (!p.app.router || register_routes(&p.app) != 0 || open_store(&p) != 0 ||
+        start_http(&p) != 0) {
         release(&p);
         return 1;
     }

@@ -29,12 +29,12 @@ enum after_write { AFTER_NOTHING, AFTER_CLOSE, AFTER_LINGER };
 
 struct http_conn {
     uv_tcp_t tcp;
-    uv_timer_t timer;
     uv_write_t write_req;
     uv_shutdown_t shutdown_req;
     http_server *server;
     http_parser parser;
-    http_request *req; /* the request being parsed or handled; NULL between requests */
+    http_request *req;   /* the request being parsed or handled; NULL between requests */
+    http_request *spare; /* the last finished request, kept for reuse with its buffers */
     buf in;            /* received bytes not parsed yet */
     buf out;           /* reply bytes queued this turn */
     buf writing;       /* bytes handed to uv_write */
@@ -52,7 +52,7 @@ struct http_conn {
     int last_was_value;
     size_t head_bytes;
     size_t lingered_bytes;
-    uint64_t last_activity_ms;
+    uint64_t deadline_ms; /* loop time (uv_now) when the connection times out; 0 = none */
     http_conn *next, *prev; /* all connections */
     http_conn *flush_next;  /* connections with queued output */
     int in_flush_list;
@@ -62,6 +62,7 @@ struct http_server {
     uv_loop_t *loop;
     uv_tcp_t listener;
     uv_check_t flusher;
+    uv_timer_t sweeper; /* one timer for every connection's deadline */
     struct http_server_options opt;
     http_conn *conns;
     http_conn *flush_list;
@@ -86,6 +87,7 @@ static void server_maybe_done(http_server *s) {
         return;
     if (!uv_is_closing((uv_handle_t *)&s->flusher)) {
         uv_close((uv_handle_t *)&s->flusher, on_server_handle_closed);
+        uv_close((uv_handle_t *)&s->sweeper, on_server_handle_closed);
         return;
     }
     if (s->handles_open > 0)
@@ -133,6 +135,7 @@ static void conn_maybe_free(http_conn *c) {
     http_server *s = c->server;
     conn_unlink(c);
     request_free(c->req);
+    request_free(c->spare);
     buf_free(&c->in);
     buf_free(&c->out);
     buf_free(&c->writing);
@@ -154,17 +157,15 @@ static void conn_close(http_conn *c) {
     c->closing = 1;
     conn_unflush(c);
     uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
-    uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
 }
 
 int http_conn_is_closing(const http_conn *c) {
     return c->closing;
 }
 
-/* ---- timers: one per connection, armed from the state ---- */
+/* ---- deadlines: each connection has one, checked by the server's sweeper ---- */
 
-static void on_conn_timeout(uv_timer_t *t) {
-    http_conn *c = t->data;
+static void conn_timed_out(http_conn *c) {
     enum metrics_limit which = LIMIT_IDLE_TIMEOUT;
     if (c->write_in_flight)
         which = LIMIT_WRITE_TIMEOUT;
@@ -177,6 +178,7 @@ static void on_conn_timeout(uv_timer_t *t) {
     conn_close(c);
 }
 
+/* How long the connection may stay in its current state; 0 = no limit. */
 static uint64_t conn_timeout_ms(http_conn *c, uint64_t now) {
     if (c->write_in_flight)
         return HTTP_WRITE_TIMEOUT_MS;
@@ -187,8 +189,7 @@ static uint64_t conn_timeout_ms(http_conn *c, uint64_t now) {
     if (!c->req)
         return HTTP_IDLE_TIMEOUT_MS;
     if (!c->headers_done) {
-        uint64_t started = c->req->start_ns / 1000000;
-        uint64_t deadline = started + HTTP_HEADER_TIMEOUT_MS;
+        uint64_t deadline = c->req->start_ns / 1000000 + HTTP_HEADER_TIMEOUT_MS;
         return deadline > now ? deadline - now : 1;
     }
     return HTTP_BODY_TIMEOUT_MS;
@@ -198,10 +199,15 @@ static void conn_arm_timer(http_conn *c) {
     if (c->closing)
         return;
     uint64_t ms = conn_timeout_ms(c, uv_hrtime() / 1000000);
-    if (ms == 0)
-        uv_timer_stop(&c->timer);
-    else
-        uv_timer_start(&c->timer, on_conn_timeout, ms, 0);
+    c->deadline_ms = ms ? uv_now(c->server->loop) + ms : 0;
+}
+
+static void on_sweep(uv_timer_t *t) {
+    http_server *s = t->data;
+    uint64_t now = uv_now(s->loop);
+    for (http_conn *c = s->conns; c; c = c->next)
+        if (!c->closing && c->deadline_ms && now >= c->deadline_ms)
+            conn_timed_out(c);
 }
 
 /* ---- writing ---- */
@@ -212,6 +218,13 @@ static void conn_schedule_flush(http_conn *c) {
     c->in_flush_list = 1;
     c->flush_next = c->server->flush_list;
     c->server->flush_list = c;
+}
+
+buf *http_conn_output(http_conn *c) {
+    if (c->closing)
+        return NULL;
+    conn_schedule_flush(c);
+    return &c->out;
 }
 
 void http_conn_write(http_conn *c, const void *data, size_t len) {
@@ -242,34 +255,54 @@ static void conn_after_write(http_conn *c) {
 
 static void conn_flush(http_conn *c);
 
+/* Everything queued so far has left: send more, close, or parse what waits. */
+static void conn_write_completed(http_conn *c) {
+    if (c->out.len > 0)
+        conn_flush(c);
+    else if (c->state == CONN_DRAINING)
+        conn_after_write(c);
+    else
+        conn_process(c); /* output fell below the high-water mark: parse what waits */
+}
+
 static void on_write_done(uv_write_t *w, int status) {
     http_conn *c = w->data;
     c->write_in_flight = 0;
     buf_reset(&c->writing);
     if (c->closing)
         return;
-    if (status < 0) {
+    if (status < 0)
         conn_close(c);
-        return;
-    }
-    if (c->out.len > 0) {
-        conn_flush(c);
-        return;
-    }
-    if (c->state == CONN_DRAINING) {
-        conn_after_write(c);
-        return;
-    }
-    conn_process(c); /* output fell below the high-water mark: parse what waits */
+    else
+        conn_write_completed(c);
 }
 
+/* Tries a direct write first (no request, no poll registration when the socket takes it all,
+ * the common case); what is left goes out through uv_write. */
 static void conn_flush(http_conn *c) {
     if (c->closing || c->write_in_flight || c->out.len == 0)
         return;
+    if (c->out.failed) {
+        conn_close(c); /* out of memory while queuing a reply */
+        return;
+    }
+    uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n < 0 && n != UV_EAGAIN) {
+        conn_close(c);
+        return;
+    }
+    if (n == (int)c->out.len) {
+        buf_reset(&c->out);
+        conn_write_completed(c);
+        return;
+    }
+    if (n > 0)
+        buf_consume(&c->out, (size_t)n);
     buf tmp = c->writing;
     c->writing = c->out;
     c->out = tmp;
-    uv_buf_t b = uv_buf_init(c->writing.data, (unsigned)c->writing.len);
+    b = uv_buf_init(c->writing.data, (unsigned)c->writing.len);
     c->write_req.data = c;
     if (uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, on_write_done) != 0) {
         conn_close(c);
@@ -335,10 +368,20 @@ const char *http_request_header(const http_request *req, const char *name, size_
     return NULL;
 }
 
+/* Reuses the connection's spare request (keeping its buffers' memory) or allocates one. */
 static http_request *request_new(http_conn *c) {
-    http_request *req = calloc(1, sizeof *req);
-    if (!req)
+    http_request *req = c->spare;
+    c->spare = NULL;
+    if (req) {
+        buf head = req->head, body = req->body;
+        buf_reset(&head);
+        buf_reset(&body);
+        memset(req, 0, sizeof *req);
+        req->head = head;
+        req->body = body;
+    } else if (!(req = calloc(1, sizeof *req))) {
         return NULL;
+    }
     req->conn = c;
     req->start_ns = uv_hrtime();
     req->route_index = -1;
@@ -490,7 +533,7 @@ static void conn_dispatch(http_conn *c) {
     http_parser_pause(&c->parser, 0);
     c->state = CONN_DISPATCHED;
     c->headers_done = 0;
-    uv_timer_stop(&c->timer);
+    c->deadline_ms = 0;
     c->server->opt.dispatch(c->req, c->server->opt.dispatch_ctx);
 }
 
@@ -532,11 +575,33 @@ static void conn_process(http_conn *c) {
     }
 }
 
+/* One debug line per request: never the query string (it may carry codes) nor any header. */
+static void request_log(const http_request *req, int status, uint64_t duration_ns) {
+    if (!log_enabled(LOG_DEBUG))
+        return;
+    char path[256], status_s[8], micros[24];
+    size_t n = req->path_len < sizeof path - 1 ? req->path_len : sizeof path - 1;
+    memcpy(path, req->path ? req->path : "", n);
+    path[n] = '\0';
+    snprintf(status_s, sizeof status_s, "%d", status);
+    snprintf(micros, sizeof micros, "%llu", (unsigned long long)(duration_ns / 1000));
+    log_debug("request", "method", http_method_str(req->method), "path", path, "status", status_s,
+              "us", micros, "requestId", req->request_id);
+}
+
 void http_request_finish(http_request *req, int status) {
     http_conn *c = req->conn;
-    metrics_request_done(req->route_index, status, uv_hrtime() - req->start_ns);
+    uint64_t duration_ns = uv_hrtime() - req->start_ns;
+    metrics_request_done(req->route_index, status, duration_ns);
+    request_log(req, status, duration_ns);
     int keep = req->keep_alive && !c->server->shutting_down && !(c->peer_eof && c->in.len == 0);
-    request_free(req);
+    if (req->json)
+        json_decref(req->json);
+    req->json = NULL;
+    if (c->spare || req->head.cap + req->body.cap > HTTP_SPARE_REQUEST_MAX_BYTES)
+        request_free(req);
+    else
+        c->spare = req;
     c->req = NULL;
     if (c->closing) {
         c->state = CONN_READING;
@@ -552,7 +617,7 @@ void http_request_finish(http_request *req, int status) {
     if (c->after_write == AFTER_NOTHING)
         c->after_write = AFTER_CLOSE;
     conn_update_reading(c);
-    uv_timer_stop(&c->timer);
+    c->deadline_ms = 0;
     if (!c->write_in_flight && c->out.len == 0)
         conn_after_write(c);
 }
@@ -561,6 +626,18 @@ int http_request_will_close(const http_request *req) {
     const http_conn *c = req->conn;
     return !req->keep_alive || c->server->shutting_down || c->failed ||
            (c->peer_eof && c->in.len == 0);
+}
+
+void http_request_peer_ip(const http_request *req, char *out, size_t outlen) {
+    struct sockaddr_storage addr;
+    int len = sizeof addr;
+    out[0] = '\0';
+    if (uv_tcp_getpeername(&req->conn->tcp, (struct sockaddr *)&addr, &len) != 0)
+        return;
+    if (addr.ss_family == AF_INET6)
+        uv_ip6_name((struct sockaddr_in6 *)&addr, out, outlen);
+    else
+        uv_ip4_name((struct sockaddr_in *)&addr, out, outlen);
 }
 
 /* ---- reading ---- */
@@ -614,9 +691,8 @@ static void on_connection(uv_stream_t *listener, int status) {
         return;
     c->server = s;
     uv_tcp_init(s->loop, &c->tcp);
-    uv_timer_init(s->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->handles_open = 2;
+    c->tcp.data = c;
+    c->handles_open = 1;
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;
@@ -680,15 +756,19 @@ int http_server_start(uv_loop_t *loop, const struct http_server_options *opt, ht
         s->opt.max_connections = HTTP_DEFAULT_MAX_CONNECTIONS;
     uv_tcp_init(loop, &s->listener);
     uv_check_init(loop, &s->flusher);
-    s->listener.data = s->flusher.data = s;
-    s->handles_open = 2;
+    uv_timer_init(loop, &s->sweeper);
+    s->listener.data = s->flusher.data = s->sweeper.data = s;
+    s->handles_open = 3;
     uv_check_start(&s->flusher, on_flush_check);
     uv_unref((uv_handle_t *)&s->flusher);
+    uv_timer_start(&s->sweeper, on_sweep, HTTP_SWEEP_INTERVAL_MS, HTTP_SWEEP_INTERVAL_MS);
+    uv_unref((uv_handle_t *)&s->sweeper);
     int rc = server_bind(s);
     if (rc != 0) {
         s->shutting_down = 1;
         uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
         uv_close((uv_handle_t *)&s->flusher, on_server_handle_closed);
+        uv_close((uv_handle_t *)&s->sweeper, on_server_handle_closed);
         uv_run(loop, UV_RUN_NOWAIT); /* runs the close callbacks; no connection exists yet */
         free(s);
         return rc;
@@ -720,7 +800,8 @@ int http_server_open_connections(const http_server *s) {
     return s->open_connections;
 }
 
-/* Idle connections close now; one whose request is with a handler closes after its reply. */
+/* Idle connections close now; one with a request arriving or with a handler, or with replies
+ * still being written, closes after its current reply (no keep-alive past this point). */
 void http_server_shutdown(http_server *s, void (*done)(void *arg), void *arg) {
     s->shutting_down = 1;
     s->shutdown_done = done;
@@ -729,7 +810,8 @@ void http_server_shutdown(http_server *s, void (*done)(void *arg), void *arg) {
     http_conn *next;
     for (http_conn *c = s->conns; c; c = next) {
         next = c->next;
-        if (c->state == CONN_READING && !c->write_in_flight && c->out.len == 0)
+        if (c->state == CONN_READING && !c->req && c->in.len == 0 && !c->write_in_flight &&
+            c->out.len == 0)
             conn_close(c);
     }
     server_maybe_done(s);

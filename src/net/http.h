@@ -81,8 +81,13 @@ int http_server_open_connections(const http_server *s);
 /* Case-insensitive header lookup; returns the value (not NUL-terminated) or NULL. */
 const char *http_request_header(const http_request *req, const char *name, size_t *len);
 
+/* The peer's IP address as text into out; "" when unknown. */
+void http_request_peer_ip(const http_request *req, char *out, size_t outlen);
+
 /* Internal to net/: used by http_reply.c to queue bytes and finish the request. */
 void http_conn_write(http_conn *c, const void *data, size_t len);
+/* The connection's output buffer, scheduled for the next flush; NULL when it is closing. */
+buf *http_conn_output(http_conn *c);
 void http_request_finish(http_request *req, int status);
 int http_conn_is_closing(const http_conn *c);
 

@@ -64,33 +64,47 @@ static const char *http_date(void) {
     return cached;
 }
 
+static void append_entity_headers(buf *out, int status, const char *content_type, size_t len) {
+    if (content_type && status != 304) {
+        buf_append_cstr(out, "Content-Type: ");
+        buf_append_cstr(out, content_type);
+        buf_append_cstr(out, "\r\n");
+    }
+    if (status != 204 && status != 304) {
+        buf_append_cstr(out, "Content-Length: ");
+        buf_append_u64(out, len);
+        buf_append_cstr(out, "\r\n");
+    }
+}
+
 void http_reply(http_request *req, int status, const char *content_type, const void *body,
                 size_t len, const char *extra_headers) {
     if (req->replied)
         return;
     req->replied = 1;
     int send_body = req->method != HTTP_HEAD && status != 204 && status != 304;
-    buf out;
-    buf_init(&out, 256 + (send_body ? len : 0));
-    buf_append_printf(&out, "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Request-Id: %s\r\n", status,
-                      status_text(status), http_date(), req->request_id);
-    buf_append_cstr(&out, "X-Content-Type-Options: nosniff\r\n");
-    if (content_type && status != 304)
-        buf_append_printf(&out, "Content-Type: %s\r\n", content_type);
-    if (status != 204 && status != 304)
-        buf_append_printf(&out, "Content-Length: %zu\r\n", len);
-    if (extra_headers)
-        buf_append_cstr(&out, extra_headers);
-    if (http_request_will_close(req))
-        buf_append_cstr(&out, "Connection: close\r\n");
-    else if (req->http_minor == 0)
-        buf_append_cstr(&out, "Connection: keep-alive\r\n");
-    buf_append(&out, "\r\n", 2);
-    if (send_body && len)
-        buf_append(&out, body, len);
-    if (!out.failed)
-        http_conn_write(req->conn, out.data, out.len);
-    buf_free(&out);
+    buf *out = http_conn_output(req->conn);
+    if (out) {
+        buf_append_cstr(out, "HTTP/1.1 ");
+        buf_append_u64(out, (uint64_t)status);
+        buf_append_cstr(out, " ");
+        buf_append_cstr(out, status_text(status));
+        buf_append_cstr(out, "\r\nDate: ");
+        buf_append_cstr(out, http_date());
+        buf_append_cstr(out, "\r\nX-Request-Id: ");
+        buf_append_cstr(out, req->request_id);
+        buf_append_cstr(out, "\r\nX-Content-Type-Options: nosniff\r\n");
+        append_entity_headers(out, status, content_type, len);
+        if (extra_headers)
+            buf_append_cstr(out, extra_headers);
+        if (http_request_will_close(req))
+            buf_append_cstr(out, "Connection: close\r\n");
+        else if (req->http_minor == 0)
+            buf_append_cstr(out, "Connection: keep-alive\r\n");
+        buf_append(out, "\r\n", 2);
+        if (send_body && len)
+            buf_append(out, body, len);
+    }
     http_request_finish(req, status);
 }
 

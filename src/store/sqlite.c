@@ -8,6 +8,8 @@
  * Parameters are written $1, $2… as PostgreSQL wants them, so SQL text can be shared. SQLite reads
  * "$1" as a *named* parameter whose index is its order of first appearance, so values are bound by
  * name ("$N" through sqlite3_bind_parameter_index), never by position.
+ *
+ * Account and refresh-token jobs live in sqlite_accounts.c; sqlite_priv.h is the seam.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/sqlite_priv.h"
 #include "store/store_backend.h"
 #include "util/embed.h"
 #include "util/log.h"
@@ -58,6 +61,7 @@ static const char *const sqlite_sql[STMT_COUNT] = {
 typedef struct sqlite_backend {
     sqlite3 *db;
     sqlite3_stmt *stmt[STMT_COUNT];
+    sqlite_accounts *accounts;
 } sqlite_backend;
 
 /* ---- statements and parameters ---- */
@@ -68,11 +72,11 @@ static int sqlite_param(sqlite3_stmt *st, int n) {
     return sqlite3_bind_parameter_index(st, name);
 }
 
-static int sqlite_bind_i64(sqlite3_stmt *st, int n, int64_t v) {
+int sqlite_bind_i64(sqlite3_stmt *st, int n, int64_t v) {
     return sqlite3_bind_int64(st, sqlite_param(st, n), v);
 }
 
-static int sqlite_bind_text(sqlite3_stmt *st, int n, const char *v) {
+int sqlite_bind_text(sqlite3_stmt *st, int n, const char *v) {
     return sqlite3_bind_text(st, sqlite_param(st, n), v, -1, SQLITE_STATIC);
 }
 
@@ -91,16 +95,22 @@ static int sqlite_prepare(sqlite3 *db, const char *sql, unsigned flags, sqlite3_
     return SQLITE_OK;
 }
 
-static int sqlite_prepare_all(sqlite_backend *b, char *err, size_t errlen) {
-    for (int i = 0; i < STMT_COUNT; i++) {
-        int rc = sqlite_prepare(b->db, sqlite_sql[i], SQLITE_PREPARE_PERSISTENT, &b->stmt[i]);
+int sqlite_prepare_list(sqlite3 *db, const char *const *sql, sqlite3_stmt **out, int count,
+                        char *err, size_t errlen) {
+    for (int i = 0; i < count; i++) {
+        int rc = sqlite_prepare(db, sql[i], SQLITE_PREPARE_PERSISTENT, &out[i]);
         if (rc != SQLITE_OK) {
-            snprintf(err, errlen, "sqlite: cannot prepare \"%s\": %s", sqlite_sql[i],
-                     rc == SQLITE_RANGE ? "parameters must be $1..$N" : sqlite3_errmsg(b->db));
+            snprintf(err, errlen, "sqlite: cannot prepare \"%s\": %s", sql[i],
+                     rc == SQLITE_RANGE ? "parameters must be $1..$N" : sqlite3_errmsg(db));
             return STORE_ERR_UNAVAILABLE;
         }
     }
     return 0;
+}
+
+static int sqlite_prepare_all(sqlite_backend *b, char *err, size_t errlen) {
+    int rc = sqlite_prepare_list(b->db, sqlite_sql, b->stmt, STMT_COUNT, err, errlen);
+    return rc == 0 ? sqlite_accounts_open(b->db, &b->accounts, err, errlen) : rc;
 }
 
 static int sqlite_constraint_status(int rc) {
@@ -134,19 +144,19 @@ static int sqlite_status(int rc) {
 }
 
 /* Ends one use of a cached statement: resets it, logs a failure, returns rc as a store_status. */
-static int sqlite_finish(sqlite_backend *b, sqlite3_stmt *st, int rc) {
+int sqlite_finish(sqlite3_stmt *st, int rc) {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
         log_warn("sqlite statement failed", "sql", sqlite3_sql(st), "error", sqlite3_errstr(rc),
-                 "detail", sqlite3_errmsg(b->db));
+                 "detail", sqlite3_errmsg(sqlite3_db_handle(st)));
     return sqlite_status(rc);
 }
 
 /* Runs a cached statement that takes no parameters and returns no row. */
 static int sqlite_exec_stmt(sqlite_backend *b, enum sqlite_stmt_id id) {
     sqlite3_stmt *st = b->stmt[id];
-    return sqlite_finish(b, st, sqlite3_step(st));
+    return sqlite_finish(st, sqlite3_step(st));
 }
 
 /* ---- jobs (store thread) ---- */
@@ -154,10 +164,7 @@ static int sqlite_exec_stmt(sqlite_backend *b, enum sqlite_stmt_id id) {
 static int sqlite_job_ping(sqlite_backend *b) {
     sqlite3_stmt *st = b->stmt[STMT_PING];
     int rc = sqlite3_step(st);
-    return sqlite_finish(b, st,
-                         rc == SQLITE_ROW    ? SQLITE_OK
-                         : rc == SQLITE_DONE ? SQLITE_ERROR
-                                             : rc);
+    return sqlite_finish(st, rc == SQLITE_ROW ? SQLITE_OK : rc == SQLITE_DONE ? SQLITE_ERROR : rc);
 }
 
 static int sqlite_job_chat_create(sqlite_backend *b, store_chat *chat) {
@@ -172,7 +179,7 @@ static int sqlite_job_chat_create(sqlite_backend *b, store_chat *chat) {
         chat->id = sqlite3_column_int64(st, 0);
         rc = SQLITE_OK;
     }
-    return sqlite_finish(b, st, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    return sqlite_finish(st, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
 }
 
 /* Copies the stored row of a repeated message into the job. The stored text is kept when it
@@ -207,7 +214,7 @@ static int sqlite_message_find(sqlite_backend *b, store_job *job) {
         found = 1;
         rc = sqlite_message_take_row(job, st);
     }
-    int status = sqlite_finish(b, st, rc);
+    int status = sqlite_finish(st, rc);
     return status != STORE_OK ? status : found;
 }
 
@@ -221,7 +228,7 @@ static int sqlite_chat_next_seq(sqlite_backend *b, store_message *m) {
         m->seq = sqlite3_column_int64(st, 0);
         rc = SQLITE_OK;
     }
-    int status = sqlite_finish(b, st, rc);
+    int status = sqlite_finish(st, rc);
     return status == STORE_OK && rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : status;
 }
 
@@ -239,7 +246,7 @@ static int sqlite_message_insert(sqlite_backend *b, store_message *m) {
         m->id = sqlite3_column_int64(st, 0);
         rc = SQLITE_OK;
     }
-    return sqlite_finish(b, st, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    return sqlite_finish(st, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
 }
 
 static int sqlite_job_message_append(sqlite_backend *b, store_job *job) {
@@ -260,8 +267,26 @@ static int sqlite_job_run(sqlite_backend *b, store_job *job) {
             return sqlite_job_chat_create(b, &job->row.chat);
         case STORE_JOB_MESSAGE_APPEND:
             return sqlite_job_message_append(b, job);
+        case STORE_JOB_USER_CREATE:
+        case STORE_JOB_USER_BY_EMAIL:
+        case STORE_JOB_USER_BY_ID:
+        case STORE_JOB_USER_UPDATE_PROFILE:
+        case STORE_JOB_USER_SET_PASSWORD:
+        case STORE_JOB_USER_DELETE:
+        case STORE_JOB_REFRESH_ISSUE:
+        case STORE_JOB_REFRESH_ROTATE:
+        case STORE_JOB_REFRESH_REVOKE_FAMILY:
+        case STORE_JOB_REFRESH_REVOKE_USER:
+            return sqlite_accounts_run(b->accounts, job);
     }
     return STORE_ERR_INVALID;
+}
+
+/* Whether a job's writes stay in the batch's transaction. STORE_ERR_REFRESH_REUSED is an error
+ * for the caller, but the job's write (revoking the whole family) is what it is for: it must
+ * commit, so its savepoint is released like a successful job's, never rolled back. */
+static int sqlite_job_keeps_writes(int status) {
+    return status == STORE_OK || status == STORE_ERR_REFRESH_REUSED;
 }
 
 /* Runs one job inside its own savepoint, undone when the job fails. Returns 0, or -1 when the
@@ -270,7 +295,7 @@ static int sqlite_job_isolated(sqlite_backend *b, store_job *job) {
     if (sqlite_exec_stmt(b, STMT_SAVEPOINT) != STORE_OK)
         return -1;
     job->status = sqlite_job_run(b, job);
-    if (job->status != STORE_OK && sqlite_exec_stmt(b, STMT_ROLLBACK_TO) != STORE_OK)
+    if (!sqlite_job_keeps_writes(job->status) && sqlite_exec_stmt(b, STMT_ROLLBACK_TO) != STORE_OK)
         return -1;
     return sqlite_exec_stmt(b, STMT_RELEASE) == STORE_OK ? 0 : -1;
 }
@@ -301,6 +326,7 @@ static void sqlite_close(void *ctx) {
     sqlite_backend *b = ctx;
     if (!b)
         return;
+    sqlite_accounts_close(b->accounts);
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(b->stmt[i]);
     if (sqlite3_close(b->db) != SQLITE_OK)

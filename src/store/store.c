@@ -80,8 +80,10 @@ static void store_run_batch(store *s, store_job *batch, size_t count) {
     if (s->ops->run_batch(s->ctx, batch) == 0) {
         atomic_fetch_add(&s->commits, 1);
     } else {
-        for (store_job *job = batch; job; job = job->next)
+        for (store_job *job = batch; job; job = job->next) {
             job->status = STORE_ERR_UNAVAILABLE;
+            job->has_row = 0; /* rolled back: the row was never committed */
+        }
     }
     atomic_fetch_add(&s->jobs, count);
 }
@@ -133,13 +135,19 @@ static void store_update_ref(store *s) {
         uv_unref((uv_handle_t *)&s->async);
 }
 
+/* The account or rotate result handed to the callback, or NULL: given with STORE_OK, with
+ * STORE_ERR_CONFLICT from a create (the existing account) and with STORE_ERR_REFRESH_REUSED (the
+ * revoked family and its owner); never for a batch that did not commit. */
+static const void *store_account_row(const store_job *job) {
+    int given = job->status == STORE_OK ||
+                (job->status == STORE_ERR_CONFLICT && job->kind == STORE_JOB_USER_CREATE) ||
+                (job->status == STORE_ERR_REFRESH_REUSED && job->kind == STORE_JOB_REFRESH_ROTATE);
+    return job->has_row && given ? &job->row : NULL;
+}
+
 static void store_deliver(store_job *job) {
     int ok = job->status == STORE_OK;
     switch (job->kind) {
-        case STORE_JOB_PING:
-            if (job->cb.status)
-                job->cb.status(job->status, job->arg);
-            break;
         case STORE_JOB_CHAT_CREATE:
             if (job->cb.chat)
                 job->cb.chat(job->status, ok ? &job->row.chat : NULL, job->arg);
@@ -147,6 +155,26 @@ static void store_deliver(store_job *job) {
         case STORE_JOB_MESSAGE_APPEND:
             if (job->cb.message)
                 job->cb.message(job->status, ok ? &job->row.message : NULL, job->arg);
+            break;
+        case STORE_JOB_USER_CREATE:
+        case STORE_JOB_USER_BY_EMAIL:
+        case STORE_JOB_USER_BY_ID:
+        case STORE_JOB_USER_UPDATE_PROFILE:
+            if (job->cb.user)
+                job->cb.user(job->status, store_account_row(job), job->arg);
+            break;
+        case STORE_JOB_REFRESH_ROTATE:
+            if (job->cb.refresh)
+                job->cb.refresh(job->status, store_account_row(job), job->arg);
+            break;
+        case STORE_JOB_PING:
+        case STORE_JOB_USER_SET_PASSWORD:
+        case STORE_JOB_USER_DELETE:
+        case STORE_JOB_REFRESH_ISSUE:
+        case STORE_JOB_REFRESH_REVOKE_FAMILY:
+        case STORE_JOB_REFRESH_REVOKE_USER:
+            if (job->cb.status)
+                job->cb.status(job->status, job->arg);
             break;
     }
 }
@@ -306,6 +334,234 @@ int store_message_append(store *s, int64_t chat_id, int64_t sender_id, const cha
     job->row.message.sender_id = sender_id;
     job->row.message.client_msg_id = store_job_copy(&tail, client_msg_id, id_len);
     job->row.message.text = store_job_copy(&tail, text, text_len);
+    return store_submit(s, job);
+}
+
+/* ---- loop thread: accounts and refresh tokens ---- */
+
+/* Length of a string argument that must be 1..max bytes; 0 when it is NULL, empty or longer. */
+static size_t store_arg_len(const char *str, size_t max) {
+    size_t n = str ? strnlen(str, max + 1) : 0;
+    return n <= max ? n : 0;
+}
+
+/* Checks an optional string argument (NULL, or 1..max bytes); adds its copy's size to *extra. */
+static int store_opt_arg(const char *str, size_t max, size_t *extra) {
+    if (!str)
+        return 1;
+    size_t n = store_arg_len(str, max);
+    *extra += n + 1;
+    return n > 0;
+}
+
+/* A refresh token hash: exactly STORE_TOKEN_HASH_LEN lowercase hex digits. */
+static int store_token_hash_ok(const char *h) {
+    if (!h)
+        return 0;
+    for (size_t i = 0; i < STORE_TOKEN_HASH_LEN; i++) {
+        if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+            return 0;
+    }
+    return h[STORE_TOKEN_HASH_LEN] == '\0';
+}
+
+/* Copies an optional string (NULL stays NULL) whose length was checked already. */
+static const char *store_job_copy_opt(char **tail, const char *src) {
+    return src ? store_job_copy(tail, src, strlen(src)) : NULL;
+}
+
+/* Copies n bytes of an email with ASCII A-Z folded to a-z; other bytes (UTF-8) are unchanged. */
+static const char *store_job_copy_folded(char **tail, const char *src, size_t n) {
+    char *dst = *tail;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = src[i] >= 'A' && src[i] <= 'Z' ? (char)(src[i] - 'A' + 'a') : src[i];
+    dst[n] = '\0';
+    *tail = dst + n + 1;
+    return dst;
+}
+
+/* Admits a call whose arguments were checked and allocates its job; 0 or the call's error. */
+static int store_job_begin(store *s, enum store_job_kind kind, void *arg, size_t extra,
+                           store_job **out) {
+    int rc = store_admit(s);
+    if (rc)
+        return rc;
+    *out = store_job_new(kind, arg, extra);
+    return *out ? 0 : STORE_ERR_NOMEM;
+}
+
+/* A job that names a user by id only. */
+static int store_job_user_id(store *s, enum store_job_kind kind, int64_t id, void *arg,
+                             store_job **out) {
+    if (id <= 0)
+        return STORE_ERR_INVALID;
+    int rc = store_job_begin(s, kind, arg, 0, out);
+    if (rc == 0)
+        (*out)->acct.id = id;
+    return rc;
+}
+
+int store_user_create(store *s, const char *email, const char *password_hash, const char *nickname,
+                      store_user_cb cb, void *arg) {
+    size_t el = store_arg_len(email, STORE_EMAIL_MAX);
+    size_t hl = store_arg_len(password_hash, STORE_HASH_MAX);
+    size_t nl = store_arg_len(nickname, STORE_NICKNAME_MAX);
+    if (el == 0 || hl == 0 || nl == 0)
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_USER_CREATE, arg, 2 * el + hl + nl + 4, &job);
+    if (rc)
+        return rc;
+    char *tail = (char *)(job + 1);
+    job->cb.user = cb;
+    job->acct.email = store_job_copy(&tail, email, el);
+    job->acct.email_lower = store_job_copy_folded(&tail, email, el);
+    job->acct.password_hash = store_job_copy(&tail, password_hash, hl);
+    job->acct.nickname = store_job_copy(&tail, nickname, nl);
+    return store_submit(s, job);
+}
+
+int store_user_by_email(store *s, const char *email, store_user_cb cb, void *arg) {
+    size_t el = store_arg_len(email, STORE_EMAIL_MAX);
+    if (el == 0)
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_USER_BY_EMAIL, arg, el + 1, &job);
+    if (rc)
+        return rc;
+    char *tail = (char *)(job + 1);
+    job->cb.user = cb;
+    job->acct.email_lower = store_job_copy_folded(&tail, email, el);
+    return store_submit(s, job);
+}
+
+int store_user_by_id(store *s, int64_t id, store_user_cb cb, void *arg) {
+    store_job *job = NULL;
+    int rc = store_job_user_id(s, STORE_JOB_USER_BY_ID, id, arg, &job);
+    if (rc)
+        return rc;
+    job->cb.user = cb;
+    return store_submit(s, job);
+}
+
+/* Checks a profile update (job and career are short ids: STORE_CATEGORY_MAX bytes) and sums the
+ * bytes its strings need. Fields whose set_* is 0 are ignored. */
+static int store_profile_ok(const struct store_profile_update *u, size_t *extra) {
+    return store_opt_arg(u->nickname, STORE_NICKNAME_MAX, extra) &&
+           (!u->set_job || store_opt_arg(u->job, STORE_CATEGORY_MAX, extra)) &&
+           (!u->set_career || store_opt_arg(u->career, STORE_CATEGORY_MAX, extra)) &&
+           (!u->set_bio || store_opt_arg(u->bio, STORE_BIO_MAX, extra));
+}
+
+static void store_profile_copy(struct store_profile_update *dst,
+                               const struct store_profile_update *u, char **tail) {
+    dst->nickname = store_job_copy_opt(tail, u->nickname);
+    dst->set_job = u->set_job != 0;
+    dst->set_career = u->set_career != 0;
+    dst->set_bio = u->set_bio != 0;
+    dst->job = dst->set_job ? store_job_copy_opt(tail, u->job) : NULL;
+    dst->career = dst->set_career ? store_job_copy_opt(tail, u->career) : NULL;
+    dst->bio = dst->set_bio ? store_job_copy_opt(tail, u->bio) : NULL;
+}
+
+int store_user_update_profile(store *s, int64_t id, const struct store_profile_update *u,
+                              store_user_cb cb, void *arg) {
+    size_t extra = 0;
+    if (id <= 0 || !u || !store_profile_ok(u, &extra))
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_USER_UPDATE_PROFILE, arg, extra, &job);
+    if (rc)
+        return rc;
+    char *tail = (char *)(job + 1);
+    job->cb.user = cb;
+    job->acct.id = id;
+    store_profile_copy(&job->acct.profile, u, &tail);
+    return store_submit(s, job);
+}
+
+int store_user_set_password(store *s, int64_t id, const char *password_hash,
+                            const char *keep_family, store_status_cb cb, void *arg) {
+    size_t extra = store_arg_len(password_hash, STORE_HASH_MAX) + 1;
+    if (id <= 0 || extra == 1 || !store_opt_arg(keep_family, STORE_FAMILY_MAX, &extra))
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_USER_SET_PASSWORD, arg, extra, &job);
+    if (rc)
+        return rc;
+    char *tail = (char *)(job + 1);
+    job->cb.status = cb;
+    job->acct.id = id;
+    job->acct.password_hash = store_job_copy_opt(&tail, password_hash);
+    job->acct.family = store_job_copy_opt(&tail, keep_family);
+    return store_submit(s, job);
+}
+
+int store_user_delete(store *s, int64_t id, store_status_cb cb, void *arg) {
+    store_job *job = NULL;
+    int rc = store_job_user_id(s, STORE_JOB_USER_DELETE, id, arg, &job);
+    if (rc)
+        return rc;
+    job->cb.status = cb;
+    return store_submit(s, job);
+}
+
+int store_refresh_issue(store *s, int64_t user_id, const char *family, const char *token_hash,
+                        int64_t expires_at_ms, store_status_cb cb, void *arg) {
+    size_t fl = store_arg_len(family, STORE_FAMILY_MAX);
+    if (user_id <= 0 || fl == 0 || !store_token_hash_ok(token_hash))
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_REFRESH_ISSUE, arg, fl + STORE_TOKEN_HASH_LEN + 2, &job);
+    if (rc)
+        return rc;
+    char *tail = (char *)(job + 1);
+    job->cb.status = cb;
+    job->acct.id = user_id;
+    job->acct.family = store_job_copy(&tail, family, fl);
+    job->acct.token_hash = store_job_copy(&tail, token_hash, STORE_TOKEN_HASH_LEN);
+    job->acct.expires_at_ms = expires_at_ms;
+    return store_submit(s, job);
+}
+
+int store_refresh_rotate(store *s, const char *old_hash, const char *new_hash, int64_t ttl_ms,
+                         int64_t grace_ms, store_refresh_cb cb, void *arg) {
+    if (!store_token_hash_ok(old_hash) || !store_token_hash_ok(new_hash) ||
+        strcmp(old_hash, new_hash) == 0 || ttl_ms <= 0 || grace_ms < 0)
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_REFRESH_ROTATE, arg, 2 * STORE_TOKEN_HASH_LEN + 2, &job);
+    if (rc)
+        return rc;
+    char *tail = (char *)(job + 1);
+    job->cb.refresh = cb;
+    job->acct.token_hash = store_job_copy(&tail, old_hash, STORE_TOKEN_HASH_LEN);
+    job->acct.new_hash = store_job_copy(&tail, new_hash, STORE_TOKEN_HASH_LEN);
+    job->acct.ttl_ms = ttl_ms;
+    job->acct.grace_ms = grace_ms;
+    return store_submit(s, job);
+}
+
+int store_refresh_revoke_family(store *s, const char *token_hash, store_status_cb cb, void *arg) {
+    if (!store_token_hash_ok(token_hash))
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc =
+        store_job_begin(s, STORE_JOB_REFRESH_REVOKE_FAMILY, arg, STORE_TOKEN_HASH_LEN + 1, &job);
+    if (rc)
+        return rc;
+    char *tail = (char *)(job + 1);
+    job->cb.status = cb;
+    job->acct.token_hash = store_job_copy(&tail, token_hash, STORE_TOKEN_HASH_LEN);
+    return store_submit(s, job);
+}
+
+int store_refresh_revoke_user(store *s, int64_t user_id, store_status_cb cb, void *arg) {
+    store_job *job = NULL;
+    int rc = store_job_user_id(s, STORE_JOB_REFRESH_REVOKE_USER, user_id, arg, &job);
+    if (rc)
+        return rc;
+    job->cb.status = cb;
     return store_submit(s, job);
 }
 

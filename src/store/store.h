@@ -97,6 +97,104 @@ int store_chat_create(store *s, const char *category, int64_t user_a, int64_t us
 int store_message_append(store *s, int64_t chat_id, int64_t sender_id, const char *client_msg_id,
                          const char *text, store_message_cb cb, void *arg);
 
+/* ---- accounts (the auth issue) ---- */
+
+#define STORE_EMAIL_MAX      254  /* bytes */
+#define STORE_HASH_MAX       256  /* bytes in a password hash string (argon2id encoded) */
+#define STORE_NICKNAME_MAX   128  /* bytes (20 characters of UTF-8 fit) */
+#define STORE_BIO_MAX        2048 /* bytes */
+#define STORE_TOKEN_HASH_LEN 64   /* hex SHA-256 of a refresh token */
+#define STORE_FAMILY_MAX     64   /* bytes in a refresh family id */
+
+/* An account. Emails are unique case-insensitively (ASCII letters folded by the store). */
+typedef struct store_user {
+    int64_t id;
+    const char *email;         /* as the user typed it at sign-up */
+    const char *password_hash; /* NULL for an account with no password (Google only) */
+    const char *google_sub;    /* NULL when Google is not linked */
+    const char *nickname;
+    const char *job;    /* NULL when unset */
+    const char *career; /* NULL when unset */
+    const char *bio;    /* NULL when unset */
+    int64_t created_at_ms;
+    int64_t banned_until_ms; /* 0 = not banned */
+    const char *ban_reason;  /* NULL when not banned */
+} store_user;
+
+typedef void (*store_user_cb)(int status, const store_user *user, void *arg);
+
+/* Argument checks (else STORE_ERR_INVALID): user ids > 0; email 1..STORE_EMAIL_MAX bytes,
+ * password_hash 1..STORE_HASH_MAX, nickname 1..STORE_NICKNAME_MAX, family 1..STORE_FAMILY_MAX;
+ * token hashes exactly STORE_TOKEN_HASH_LEN lowercase hex digits. */
+
+/* Creates a password account. STORE_ERR_CONFLICT when the email exists in any letter case: the
+ * callback then receives the EXISTING account (so the caller can tell a password account from a
+ * Google-only one). */
+int store_user_create(store *s, const char *email, const char *password_hash, const char *nickname,
+                      store_user_cb cb, void *arg);
+/* Looks an account up by email (any letter case) or id. STORE_ERR_NOT_FOUND when absent. */
+int store_user_by_email(store *s, const char *email, store_user_cb cb, void *arg);
+int store_user_by_id(store *s, int64_t id, store_user_cb cb, void *arg);
+
+/* Profile fields to change: a NULL nickname keeps it; set_* = 1 writes the matching value, where
+ * NULL clears it (an empty string is STORE_ERR_INVALID, like one too long: job and career
+ * STORE_CATEGORY_MAX bytes, bio STORE_BIO_MAX). The callback receives the updated account. */
+struct store_profile_update {
+    const char *nickname;
+    int set_job, set_career, set_bio;
+    const char *job, *career, *bio;
+};
+int store_user_update_profile(store *s, int64_t id, const struct store_profile_update *u,
+                              store_user_cb cb, void *arg);
+
+/* Replaces the password hash and, in the same transaction, revokes every refresh family of the
+ * user except keep_family (NULL = revoke all). STORE_ERR_NOT_FOUND when the user is gone. */
+int store_user_set_password(store *s, int64_t id, const char *password_hash,
+                            const char *keep_family, store_status_cb cb, void *arg);
+
+/* Deletes the account and its refresh tokens. Chats and messages stay (their user ids then name
+ * nobody: "deleted user"). STORE_ERR_NOT_FOUND when already gone. */
+int store_user_delete(store *s, int64_t id, store_status_cb cb, void *arg);
+
+/* ---- refresh tokens: only their SHA-256 (hex) is stored, grouped in families ---- */
+
+enum store_refresh_outcome {
+    STORE_REFRESH_ROTATED = 1, /* the token was current: it is now rotated */
+    STORE_REFRESH_GRACE = 2,   /* rotated less than grace_ms ago (tabs racing): a sibling issued */
+};
+#define STORE_ERR_REFRESH_REUSED (-7) /* rotated grace_ms or longer ago: family revoked now */
+
+typedef struct store_refresh_result {
+    int outcome;        /* enum store_refresh_outcome */
+    const char *family; /* the family the new token joined */
+    store_user user;    /* the token's owner */
+} store_refresh_result;
+
+typedef void (*store_refresh_cb)(int status, const store_refresh_result *r, void *arg);
+
+/* Stores a new token (token_hash, STORE_TOKEN_HASH_LEN hex chars) in family, a new family when
+ * the id is new; it expires at expires_at_ms. STORE_ERR_CONFLICT when the hash exists,
+ * STORE_ERR_NOT_FOUND when the user does not. */
+int store_refresh_issue(store *s, int64_t user_id, const char *family, const char *token_hash,
+                        int64_t expires_at_ms, store_status_cb cb, void *arg);
+
+/* Rotates old_hash: when it is current (not rotated, not revoked, not expired, owner exists),
+ * marks it rotated now and stores new_hash in the same family expiring ttl_ms from now
+ * (STORE_OK, outcome ROTATED). When it was rotated less than grace_ms ago, stores new_hash the
+ * same way (STORE_OK, outcome GRACE; grace_ms 0 disables the window). When it was rotated
+ * longer ago, revokes every token of its family (STORE_ERR_REFRESH_REUSED; the revocation is
+ * committed). Unknown, expired or revoked tokens, and tokens of a deleted account:
+ * STORE_ERR_NOT_FOUND. All in one transaction. ttl_ms > 0, grace_ms >= 0, new_hash differs.
+ * r is non-NULL with STORE_OK, and with STORE_ERR_REFRESH_REUSED (outcome 0, the revoked family
+ * and its owner, for the security log); NULL otherwise. */
+int store_refresh_rotate(store *s, const char *old_hash, const char *new_hash, int64_t ttl_ms,
+                         int64_t grace_ms, store_refresh_cb cb, void *arg);
+
+/* Revokes the family of token_hash (STORE_ERR_NOT_FOUND when the token is unknown). */
+int store_refresh_revoke_family(store *s, const char *token_hash, store_status_cb cb, void *arg);
+/* Revokes every token of the user (STORE_OK even when there were none). */
+int store_refresh_revoke_user(store *s, int64_t user_id, store_status_cb cb, void *arg);
+
 /* Test and metrics hooks: transactions committed and jobs run since open, and migrations that
  * store_open applied (0 when the schema was already current). */
 uint64_t store_commits(const store *s);

@@ -2,22 +2,21 @@
 // SPEC §3.1: one error shape everywhere, X-Request-Id on every response, malformed HTTP.
 
 const assert = require('node:assert/strict');
-const { after, before, test } = require('node:test');
+const { test } = require('node:test');
 const h = require('./harness');
 
 const T = { timeout: 30000 };
-let server;
+// Each test runs its own server: a crash is reported by the test that caused it.
 
-before(async () => { server = await h.startServer(); });
-after(() => server.stop());
-
-test('GET /api/v1/nope → 404 NOT_FOUND in the error shape', T, async () => {
+test('GET /api/v1/nope → 404 NOT_FOUND in the error shape', T, async (t) => {
+  const server = await h.useServer(t);
   const res = await h.request(`${server.url}/api/v1/nope`);
   const err = h.assertErrorShape(res, 404, 'NOT_FOUND');
   assert.ok(!('fields' in err), 'fields is only for validation errors');
 });
 
-test('POST /healthz → 405 METHOD_NOT_ALLOWED with an Allow header containing GET', T, async () => {
+test('POST /healthz → 405 METHOD_NOT_ALLOWED with an Allow header containing GET', T, async (t) => {
+  const server = await h.useServer(t);
   const res = await h.request(`${server.url}/healthz`, { method: 'POST', body: '' });
   h.assertErrorShape(res, 405, 'METHOD_NOT_ALLOWED');
   assert.ok(res.headers.allow, 'no Allow header');
@@ -25,7 +24,8 @@ test('POST /healthz → 405 METHOD_NOT_ALLOWED with an Allow header containing G
     `Allow: ${res.headers.allow}`);
 });
 
-test('every response carries X-Request-Id and the ids differ', T, async () => {
+test('every response carries X-Request-Id and the ids differ', T, async (t) => {
+  const server = await h.useServer(t);
   const ids = [];
   const ok = await h.request(`${server.url}/healthz`);
   assert.equal(ok.status, 200);
@@ -63,7 +63,8 @@ test('every response carries X-Request-Id and the ids differ', T, async () => {
   assert.equal(new Set(ids).size, ids.length, `request ids repeat: ${ids.join(' ')}`);
 });
 
-test('malformed HTTP → 400 BAD_REQUEST JSON, then the connection closes', T, async () => {
+test('malformed HTTP → 400 BAD_REQUEST JSON, then the connection closes', T, async (t) => {
+  const server = await h.useServer(t);
   const r = await h.rawExchange(server.port, 'GARBAGE\r\n\r\n');
   assert.ok(r.closed, 'the server did not close the connection');
   assert.equal(r.responses.length, 1, `expected one response, got ${JSON.stringify(r.data.toString('latin1'))}`);
@@ -83,15 +84,13 @@ const MALFORMED = [
 ];
 
 for (const [name, bytes] of MALFORMED) {
-  test(`malformed HTTP (${name}) → 400 BAD_REQUEST and close`, T, async () => {
+  test(`malformed HTTP (${name}) → 400 BAD_REQUEST and close`, T, async (t) => {
+    const server = await h.useServer(t);
     const r = await h.rawExchange(server.port, bytes);
     assert.ok(r.closed, `the server did not close the connection; got ${JSON.stringify(r.data.toString('latin1'))}`);
     assert.equal(r.responses.length, 1, `expected one response, got ${JSON.stringify(r.data.toString('latin1'))}`);
     h.assertErrorShape(r.responses[0], 400, 'BAD_REQUEST');
+    assert.equal((await h.request(`${server.url}/healthz`)).status, 200, 'the server no longer answers');
   });
 }
 
-test('the server still answers after the malformed requests', T, async () => {
-  const res = await h.request(`${server.url}/healthz`);
-  assert.equal(res.status, 200);
-});

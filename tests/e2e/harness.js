@@ -63,8 +63,16 @@ function assertBinaryExists() {
 function assertNoSanitizerReport(stderr, what = 'server') {
   const m = SANITIZER_RE.exec(stderr);
   if (m) {
-    assert.fail(`${what} stderr contains a sanitizer report (${m[0]}):\n${tail(stderr, 6000)}`);
+    assert.fail(`${what} stderr contains a sanitizer report (${m[0]}):\n${crashSummary(stderr)}`);
   }
+}
+
+// The part of stderr worth reading: from a sanitizer report on, or else the tail.
+function crashSummary(stderr, n = 5000) {
+  const m = SANITIZER_RE.exec(stderr);
+  if (!m) return tail(stderr, n);
+  const start = stderr.lastIndexOf('\n', m.index) + 1;
+  return stderr.slice(start, start + n);
 }
 
 function tail(text, n = 3000) {
@@ -104,7 +112,15 @@ async function startServer(opts = {}) {
     proc.on('close', (code, signal) => resolve({ code, signal }));
   });
   let exitInfo = null;
-  exited.then((info) => { exitInfo = info; });
+  let stopping = false;
+  exited.then((info) => {
+    exitInfo = info;
+    if (!stopping) {
+      // A crash mid-test shows up as ECONNREFUSED in the test; say why, right away.
+      process.stderr.write(`convo server (pid ${proc.pid}) exited unexpectedly: code ${info.code}, ` +
+        `signal ${info.signal}\n${crashSummary(stderr)}\n`);
+    }
+  });
   proc.stdout.setEncoding('utf8');
   proc.stderr.setEncoding('utf8');
   proc.stderr.on('data', (d) => { stderr += d; });
@@ -148,6 +164,8 @@ async function startServer(opts = {}) {
   }
 
   let stopResult = null;
+  let signalled = false;
+  let signalledAt = null;
   const server = {
     url: `http://${HOST}:${port}`,
     port,
@@ -159,19 +177,30 @@ async function startServer(opts = {}) {
     stderr: () => stderr,
     stdout: () => stdout,
     logLines: () => logLines(stderr),
+    // Sends a signal now without waiting; a later stop() waits for the exit without re-signalling.
+    signal(sig = 'SIGTERM') {
+      stopping = true;
+      signalled = true;
+      signalledAt = Date.now();
+      proc.kill(sig);
+    },
     // SIGTERM, wait for the exit; fails on a timeout, an unexpected exit code or a sanitizer report.
     // Idempotent: a second call returns the first result. opts.expectCode (default 0; null = any).
     async stop(stopOpts = {}) {
       if (stopResult) return stopResult;
+      stopping = true;
       const { expectCode = 0, timeoutMs = STOP_TIMEOUT_MS, signal = 'SIGTERM' } = stopOpts;
       const t0 = Date.now();
       let killedHard = false;
-      const alreadyExited = exitInfo !== null;
-      if (!alreadyExited) proc.kill(signal);
+      const alreadyExited = exitInfo !== null && !signalled; // exited on its own
+      if (exitInfo === null && !signalled) proc.kill(signal);
+      const waitMs = Math.max(0, timeoutMs - (Date.now() - (signalledAt || t0)));
+      let timer;
       const info = await Promise.race([
         exited,
-        new Promise((resolve) => setTimeout(() => resolve(null), timeoutMs)),
+        new Promise((resolve) => { timer = setTimeout(() => resolve(null), waitMs); }),
       ]);
+      clearTimeout(timer);
       let result;
       if (info === null) {
         killedHard = true;
@@ -180,14 +209,14 @@ async function startServer(opts = {}) {
       } else {
         result = { ...info };
       }
-      result.elapsedMs = Date.now() - t0;
+      result.elapsedMs = Date.now() - (signalledAt || t0);
       result.stderr = stderr;
       result.stdout = stdout;
       stopResult = result;
       cleanupRoot();
       if (alreadyExited) {
         assert.fail(`server had already exited before stop() (code ${result.code}, signal ` +
-          `${result.signal})\nstderr:\n${tail(stderr)}`);
+          `${result.signal})\nstderr:\n${crashSummary(stderr)}`);
       }
       if (killedHard) {
         assert.fail(`server did not exit within ${timeoutMs} ms of ${signal}; SIGKILLed\n` +
@@ -206,9 +235,18 @@ async function startServer(opts = {}) {
 }
 
 // Starts a server for test t and stops it (with the checks of stop()) after it.
+// A failure here after the test itself failed would go unreported by the runner, and it is
+// usually the cause (a crash), so it is also written to stderr.
 async function useServer(t, opts) {
   const server = await startServer(opts);
-  t.after(() => server.stop());
+  t.after(async () => {
+    try {
+      await server.stop();
+    } catch (err) {
+      process.stderr.write(`[${t.name}] server check failed: ${err.message}\n`);
+      throw err;
+    }
+  });
   return server;
 }
 

@@ -2,25 +2,23 @@
 // HTTP/1.1 keep-alive and pipelining; Connection: close; HTTP/1.0.
 
 const assert = require('node:assert/strict');
-const { after, before, test } = require('node:test');
+const { test } = require('node:test');
 const h = require('./harness');
 
 const T = { timeout: 30000 };
-let server;
-
-before(async () => { server = await h.startServer(); });
-after(() => server.stop());
+// Each test runs its own server: a crash is reported by the test that caused it.
 
 const get = (path, extra = '') => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\n`;
 
-async function openConn(t) {
-  const conn = await h.RawConn.open(server.port);
+async function openConn(t, port) {
+  const conn = await h.RawConn.open(port);
   t.after(() => conn.close());
   return conn;
 }
 
 test('two pipelined requests in one write → two responses, in order, same socket', T, async (t) => {
-  const conn = await openConn(t);
+  const server = await h.useServer(t);
+  const conn = await openConn(t, server.port);
   await conn.write(get('/healthz') + get('/api/v1/nope'));
   const [first, second] = await conn.responses(2);
   assert.equal(first.status, 200);
@@ -36,7 +34,8 @@ test('two pipelined requests in one write → two responses, in order, same sock
 });
 
 test('50 pipelined requests in one write → 50 responses in order', T, async (t) => {
-  const conn = await openConn(t);
+  const server = await h.useServer(t);
+  const conn = await openConn(t, server.port);
   const paths = [];
   for (let i = 0; i < 50; i++) paths.push(i % 3 === 0 ? `/api/v1/nope${i}` : '/healthz');
   await conn.write(paths.map((p) => get(p)).join(''));
@@ -49,7 +48,8 @@ test('50 pipelined requests in one write → 50 responses in order', T, async (t
 });
 
 test('100 sequential requests on one keep-alive connection', T, async (t) => {
-  const conn = await openConn(t);
+  const server = await h.useServer(t);
+  const conn = await openConn(t, server.port);
   for (let i = 1; i <= 100; i++) {
     await conn.write(get('/healthz'));
     const responses = await conn.responses(i);
@@ -59,7 +59,8 @@ test('100 sequential requests on one keep-alive connection', T, async (t) => {
 });
 
 test('Connection: close → the server closes after the response', T, async (t) => {
-  const conn = await openConn(t);
+  const server = await h.useServer(t);
+  const conn = await openConn(t, server.port);
   await conn.write(get('/healthz', 'Connection: close\r\n'));
   const [res] = await conn.responses(1);
   assert.equal(res.status, 200);
@@ -68,14 +69,16 @@ test('Connection: close → the server closes after the response', T, async (t) 
 });
 
 test('Connection: close in the middle of a pipeline → later requests are not answered', T, async (t) => {
-  const conn = await openConn(t);
+  const server = await h.useServer(t);
+  const conn = await openConn(t, server.port);
   await conn.write(get('/healthz') + get('/healthz', 'Connection: close\r\n') + get('/healthz'));
   await conn.waitClose({ timeoutMs: 3000 });
   assert.equal(h.parseResponses(conn.data, { closed: true }).length, 2);
 });
 
 test('HTTP/1.0 without keep-alive → closed after the response', T, async (t) => {
-  const conn = await openConn(t);
+  const server = await h.useServer(t);
+  const conn = await openConn(t, server.port);
   await conn.write('GET /healthz HTTP/1.0\r\n\r\n');
   await conn.waitClose({ timeoutMs: 3000 });
   const responses = h.parseResponses(conn.data, { closed: true });
@@ -85,7 +88,8 @@ test('HTTP/1.0 without keep-alive → closed after the response', T, async (t) =
 });
 
 test('HTTP/1.0 with Connection: keep-alive → the connection stays open', T, async (t) => {
-  const conn = await openConn(t);
+  const server = await h.useServer(t);
+  const conn = await openConn(t, server.port);
   await conn.write('GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
   const [res] = await conn.responses(1);
   assert.equal(res.status, 200);
@@ -95,7 +99,8 @@ test('HTTP/1.0 with Connection: keep-alive → the connection stays open', T, as
 });
 
 test('a request split across many small writes is parsed', T, async (t) => {
-  const conn = await openConn(t);
+  const server = await h.useServer(t);
+  const conn = await openConn(t, server.port);
   const bytes = get('/healthz');
   for (const ch of bytes) await conn.write(ch);
   const [res] = await conn.responses(1);

@@ -2,16 +2,14 @@
 // /healthz, /readyz, /metrics (Prometheus text), and the structured logs.
 
 const assert = require('node:assert/strict');
-const { after, before, test } = require('node:test');
+const { test } = require('node:test');
 const h = require('./harness');
 
 const T = { timeout: 30000 };
-let server;
+// Each test runs its own server: a crash is reported by the test that caused it.
 
-before(async () => { server = await h.startServer(); });
-after(() => server.stop());
-
-test('GET /healthz → 200 {"status":"ok"}', T, async () => {
+test('GET /healthz → 200 {"status":"ok"}', T, async (t) => {
+  const server = await h.useServer(t);
   const res = await h.request(`${server.url}/healthz`);
   assert.equal(res.status, 200);
   h.assertJsonContentType(res);
@@ -19,7 +17,8 @@ test('GET /healthz → 200 {"status":"ok"}', T, async () => {
   h.requestIdOf(res);
 });
 
-test('GET /readyz → 200 {"status":"ready"}', T, async () => {
+test('GET /readyz → 200 {"status":"ready"}', T, async (t) => {
+  const server = await h.useServer(t);
   const res = await h.request(`${server.url}/readyz`);
   assert.equal(res.status, 200, res.text);
   h.assertJsonContentType(res);
@@ -59,7 +58,8 @@ function parseMetrics(text) {
 const find = (samples, name, labels = {}) =>
   samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
 
-test('GET /metrics → Prometheus text with requests, a duration histogram, connections, memory', T, async () => {
+test('GET /metrics → Prometheus text with requests, a duration histogram, connections, memory', T, async (t) => {
+  const server = await h.useServer(t);
   const N = 7;
   for (let i = 0; i < N; i++) assert.equal((await h.request(`${server.url}/healthz`)).status, 200);
 
@@ -106,7 +106,8 @@ test('GET /metrics → Prometheus text with requests, a duration histogram, conn
   assert.ok(rss[0].value > 0, 'resident memory is 0');
 });
 
-test('/metrics counts 404s under a route label that is not the raw path', T, async () => {
+test('/metrics counts 404s under a route label that is not the raw path', T, async (t) => {
+  const server = await h.useServer(t);
   // Unmatched paths must not create one series each (cardinality).
   for (let i = 0; i < 5; i++) await h.request(`${server.url}/api/v1/random-${i}-${Date.now()}`);
   const res = await h.request(`${server.url}/metrics`);
@@ -114,6 +115,7 @@ test('/metrics counts 404s under a route label that is not the raw path', T, asy
 });
 
 test('logs: every stderr line is JSON with ts, level, msg; no token or cookie value', T, async (t) => {
+  const server = await h.useServer(t);
   const JWT_SECRET = 'e2e-configured-jwt-secret-0123456789-ABCDEFG';
   const logged = await h.useServer(t, { env: { CONVO_LOG: 'debug', CONVO_JWT_SECRET: JWT_SECRET } });
   const secretHeaders = { Authorization: 'Bearer SECRETTOKEN123', Cookie: 'convo_rt=SECRETCOOKIE456' };

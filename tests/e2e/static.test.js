@@ -2,21 +2,19 @@
 // The embedded web client: /, client routes, ETag/304, missing assets, HEAD, traversal.
 
 const assert = require('node:assert/strict');
-const { after, before, test } = require('node:test');
+const { test } = require('node:test');
 const h = require('./harness');
 
 const T = { timeout: 30000 };
-let server;
-
-before(async () => { server = await h.startServer(); });
-after(() => server.stop());
+// Each test runs its own server: a crash is reported by the test that caused it.
 
 function assertHtml(res) {
   assert.equal(res.status, 200, `status ${res.status}: ${res.text.slice(0, 200)}`);
   assert.match(String(res.headers['content-type']), /^text\/html\b/i, `Content-Type ${res.headers['content-type']}`);
 }
 
-test('GET / → 200 text/html with ETag and Cache-Control', T, async () => {
+test('GET / → 200 text/html with ETag and Cache-Control', T, async (t) => {
+  const server = await h.useServer(t);
   const res = await h.request(`${server.url}/`);
   assertHtml(res);
   assert.ok(res.headers.etag, 'no ETag');
@@ -26,7 +24,8 @@ test('GET / → 200 text/html with ETag and Cache-Control', T, async () => {
   h.requestIdOf(res);
 });
 
-test('If-None-Match with the ETag → 304 without a body', T, async () => {
+test('If-None-Match with the ETag → 304 without a body', T, async (t) => {
+  const server = await h.useServer(t);
   const first = await h.request(`${server.url}/`);
   assertHtml(first);
   const etag = first.headers.etag;
@@ -45,13 +44,15 @@ test('If-None-Match with the ETag → 304 without a body', T, async () => {
   assert.deepEqual(health.json, { status: 'ok' });
 });
 
-test('If-None-Match with another ETag → 200 with the page', T, async () => {
+test('If-None-Match with another ETag → 200 with the page', T, async (t) => {
+  const server = await h.useServer(t);
   const res = await h.request(`${server.url}/`, { headers: { 'If-None-Match': '"not-the-etag"' } });
   assertHtml(res);
   assert.ok(res.body.length > 0);
 });
 
-test('a client route (/chat/123) → 200, the same HTML as /', T, async () => {
+test('a client route (/chat/123) → 200, the same HTML as /', T, async (t) => {
+  const server = await h.useServer(t);
   const root = await h.request(`${server.url}/`);
   const route = await h.request(`${server.url}/chat/123`);
   assertHtml(root);
@@ -60,13 +61,15 @@ test('a client route (/chat/123) → 200, the same HTML as /', T, async () => {
 });
 
 for (const missing of ['/definitely-missing-asset.js', '/x.css', '/assets/nope.png']) {
-  test(`a missing asset ${missing} → 404 JSON error, not HTML`, T, async () => {
+  test(`a missing asset ${missing} → 404 JSON error, not HTML`, T, async (t) => {
+    const server = await h.useServer(t);
     const res = await h.request(`${server.url}${missing}`);
     h.assertErrorShape(res, 404, 'NOT_FOUND');
   });
 }
 
-test('HEAD / → headers with Content-Length and no body', T, async () => {
+test('HEAD / → headers with Content-Length and no body', T, async (t) => {
+  const server = await h.useServer(t);
   const get = await h.request(`${server.url}/`);
   assertHtml(get);
   const req = 'HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
@@ -91,7 +94,8 @@ const TRAVERSALS = [
 ];
 
 for (const p of TRAVERSALS) {
-  test(`path traversal ${p} does not leak files`, T, async () => {
+  test(`path traversal ${p} does not leak files`, T, async (t) => {
+    const server = await h.useServer(t);
     const r = await h.rawExchange(server.port, `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
       { until: h.untilResponses(1) });
     assert.equal(r.responses.length, 1, `no response: ${JSON.stringify(r.data.toString('latin1').slice(0, 300))}`);

@@ -1,9 +1,9 @@
 'use strict';
 // The slow ones (src/limits.h): header-read timeout 10 s, body silence 10 s, keep-alive idle 30 s.
-// They share one server and run concurrently.
+// They run concurrently, each with its own server.
 
 const assert = require('node:assert/strict');
-const { after, before, describe, test } = require('node:test');
+const { describe, test } = require('node:test');
 const h = require('./harness');
 
 const HEADER_TIMEOUT_MS = 10000;
@@ -19,11 +19,8 @@ function assertNothingOr408(conn) {
 }
 
 describe('timeouts', { concurrency: true, timeout: 70000 }, () => {
-  let server;
-  before(async () => { server = await h.startServer(); });
-  after(() => server.stop());
-
   test('incomplete headers then silence: closed after ~10 s', async (t) => {
+    const server = await h.useServer(t);
     const conn = await h.RawConn.open(server.port);
     t.after(() => conn.close());
     await conn.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
@@ -33,6 +30,7 @@ describe('timeouts', { concurrency: true, timeout: 70000 }, () => {
   });
 
   test('headers trickling one byte a second (slowloris): closed after ~10 s', async (t) => {
+    const server = await h.useServer(t);
     const conn = await h.RawConn.open(server.port);
     t.after(() => conn.close());
     await conn.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
@@ -49,6 +47,7 @@ describe('timeouts', { concurrency: true, timeout: 70000 }, () => {
   });
 
   test('a body that stops arriving: closed after ~10 s of silence', async (t) => {
+    const server = await h.useServer(t);
     const conn = await h.RawConn.open(server.port);
     t.after(() => conn.close());
     await conn.write('POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
@@ -58,6 +57,7 @@ describe('timeouts', { concurrency: true, timeout: 70000 }, () => {
   });
 
   test('an idle keep-alive connection is closed after ~30 s', async (t) => {
+    const server = await h.useServer(t);
     const conn = await h.RawConn.open(server.port);
     t.after(() => conn.close());
     await conn.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -70,6 +70,7 @@ describe('timeouts', { concurrency: true, timeout: 70000 }, () => {
   });
 
   test('a connection that never sends a byte is closed too', async (t) => {
+    const server = await h.useServer(t);
     const conn = await h.RawConn.open(server.port);
     t.after(() => conn.close());
     const waited = await conn.waitClose({ timeoutMs: IDLE_TIMEOUT_MS + 10000 });

@@ -1,0 +1,39 @@
+/* sqlite_priv.h — private to the SQLite backend: the helpers sqlite.c shares with
+ * sqlite_accounts.c (accounts and refresh tokens), and the accounts module's entry points.
+ *
+ * Everything here runs on the store thread (or in store_open before the loop runs). Parameters
+ * are written $1, $2… and bound by name, as sqlite.c explains.
+ */
+#ifndef CONVO_STORE_SQLITE_PRIV_H
+#define CONVO_STORE_SQLITE_PRIV_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store_backend.h"
+
+/* Bind a value to parameter $n; a NULL string binds SQL NULL. SQLite result codes. */
+int sqlite_bind_i64(sqlite3_stmt *st, int n, int64_t v);
+int sqlite_bind_text(sqlite3_stmt *st, int n, const char *v);
+
+/* Prepares count persistent statements, checking each uses exactly $1..$N. On failure writes a
+ * reason into err, finalizes nothing (the caller finalizes the array) and returns
+ * STORE_ERR_UNAVAILABLE. */
+int sqlite_prepare_list(sqlite3 *db, const char *const *sql, sqlite3_stmt **out, int count,
+                        char *err, size_t errlen);
+
+/* Ends one use of a cached statement: resets it, clears its bindings, logs a failure and returns
+ * rc (an SQLite result code) as a store_status. */
+int sqlite_finish(sqlite3_stmt *st, int rc);
+
+/* The account and refresh-token statements and jobs (sqlite_accounts.c). */
+typedef struct sqlite_accounts sqlite_accounts;
+
+int sqlite_accounts_open(sqlite3 *db, sqlite_accounts **out, char *err, size_t errlen);
+/* Finalizes the statements (before the connection closes) and frees a. NULL does nothing. */
+void sqlite_accounts_close(sqlite_accounts *a);
+/* Runs one account or refresh-token job inside the caller's savepoint; returns its status. */
+int sqlite_accounts_run(sqlite_accounts *a, store_job *job);
+
+#endif
