@@ -94,6 +94,8 @@ static void read_nullable(json_t *body, const char *key, const char *(*check)(co
     if (json_is_null(v))
         return;
     const char *s = api_body_string(body, key, 0, fields);
+    if (s && s[0] == '\0' && check == validate_bio)
+        return; /* an empty bio is no bio */
     const char *why = s ? check(s) : NULL;
     if (why)
         json_object_set_new(fields, key, json_string(why));
@@ -137,8 +139,8 @@ static void handle_patch_me(http_request *req, void *ctx) {
 
 static void reply_password_incorrect(struct me_op *op, const char *field) {
     json_t *fields = json_pack("{s:s}", field, "INCORRECT");
-    http_reply_error_full(op->req, ERR_VALIDATION_FAILED, "The password is not correct.", fields,
-                          0, NULL);
+    http_reply_error_full(op->req, ERR_VALIDATION_FAILED, "The password is not correct.", fields, 0,
+                          NULL);
     op_free(op);
 }
 
@@ -169,8 +171,8 @@ static void on_new_password_hashed(const char *hash, void *arg) {
         return;
     }
     const char *keep = op->claims.sid[0] ? op->claims.sid : NULL;
-    int rc = store_user_set_password(op->app->store, op->claims.sub, hash, keep,
-                                     on_password_saved, op);
+    int rc =
+        store_user_set_password(op->app->store, op->claims.sub, hash, keep, on_password_saved, op);
     if (rc != 0)
         on_password_saved(rc, op);
 }
@@ -305,7 +307,7 @@ int api_me_register(struct app *app) {
                      ROUTE_JSON_BODY);
     rc |= router_add(r, ROUTE_METHOD(HTTP_DELETE), "/api/v1/me", handle_delete_me, app,
                      ROUTE_JSON_BODY);
-    rc |= router_add(r, ROUTE_METHOD(HTTP_POST), "/api/v1/me/password", handle_change_password,
-                     app, ROUTE_JSON_BODY);
+    rc |= router_add(r, ROUTE_METHOD(HTTP_POST), "/api/v1/me/password", handle_change_password, app,
+                     ROUTE_JSON_BODY);
     return rc;
 }

@@ -5,6 +5,9 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct password_job {
     uv_work_t work;
@@ -49,8 +52,19 @@ static void job_free(struct password_job *job) {
     free(job);
 }
 
+/* Pool threads that hash run at a lower priority than the loop thread, so a log-in storm that
+ * fills every core still leaves the loop its share: latency of everything else holds. */
+static void lower_thread_priority(void) {
+    static _Thread_local int lowered;
+    if (!lowered) {
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), PASSWORD_THREAD_NICE);
+        lowered = 1;
+    }
+}
+
 static void run_hash(uv_work_t *w) {
     struct password_job *job = w->data;
+    lower_thread_priority();
     job->ok =
         crypto_pwhash_str_alg(job->result, job->password, job->password_len, PASSWORD_OPSLIMIT,
                               (size_t)PASSWORD_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13) == 0;
@@ -58,6 +72,7 @@ static void run_hash(uv_work_t *w) {
 
 static void run_verify(uv_work_t *w) {
     struct password_job *job = w->data;
+    lower_thread_priority();
     if (!job->has_stored) {
         run_hash(w); /* same cost as a real check, so timing does not tell */
         job->ok = 0;

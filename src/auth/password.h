@@ -16,6 +16,7 @@
 #define PASSWORD_MEMLIMIT    (19ULL * 1024 * 1024)
 #define PASSWORD_MAX_PENDING 64
 #define PASSWORD_HASH_MAX    128 /* bytes of an encoded argon2id string, with its NUL */
+#define PASSWORD_THREAD_NICE 10  /* nice value of pool threads while they hash */
 
 /* hash: the encoded string on success (valid during the call), NULL when hashing failed. */
 typedef void (*password_hash_cb)(const char *hash, void *arg);

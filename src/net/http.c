@@ -35,9 +35,9 @@ struct http_conn {
     http_parser parser;
     http_request *req;   /* the request being parsed or handled; NULL between requests */
     http_request *spare; /* the last finished request, kept for reuse with its buffers */
-    buf in;            /* received bytes not parsed yet */
-    buf out;           /* reply bytes queued this turn */
-    buf writing;       /* bytes handed to uv_write */
+    buf in;              /* received bytes not parsed yet */
+    buf out;             /* reply bytes queued this turn */
+    buf writing;         /* bytes handed to uv_write */
     enum conn_state state;
     enum after_write after_write;
     enum err_code fail_code; /* set by a parser callback that refuses the request */
@@ -52,7 +52,7 @@ struct http_conn {
     int last_was_value;
     size_t head_bytes;
     size_t lingered_bytes;
-    uint64_t deadline_ms; /* loop time (uv_now) when the connection times out; 0 = none */
+    uint64_t deadline_ms;   /* loop time (uv_now) when the connection times out; 0 = none */
     http_conn *next, *prev; /* all connections */
     http_conn *flush_next;  /* connections with queued output */
     int in_flush_list;
@@ -61,8 +61,9 @@ struct http_conn {
 struct http_server {
     uv_loop_t *loop;
     uv_tcp_t listener;
-    uv_check_t flusher;
-    uv_timer_t sweeper; /* one timer for every connection's deadline */
+    uv_check_t flusher;    /* flushes after I/O callbacks … */
+    uv_prepare_t preflush; /* … and before the loop blocks (replies made in timer callbacks) */
+    uv_timer_t sweeper;    /* one timer for every connection's deadline */
     struct http_server_options opt;
     http_conn *conns;
     http_conn *flush_list;
@@ -87,6 +88,7 @@ static void server_maybe_done(http_server *s) {
         return;
     if (!uv_is_closing((uv_handle_t *)&s->flusher)) {
         uv_close((uv_handle_t *)&s->flusher, on_server_handle_closed);
+        uv_close((uv_handle_t *)&s->preflush, on_server_handle_closed);
         uv_close((uv_handle_t *)&s->sweeper, on_server_handle_closed);
         return;
     }
@@ -234,6 +236,8 @@ void http_conn_write(http_conn *c, const void *data, size_t len) {
     conn_schedule_flush(c);
 }
 
+static void conn_update_reading(http_conn *c);
+
 static void on_lingering_read_done(uv_shutdown_t *req, int status) {
     http_conn *c = req->data;
     if (status < 0)
@@ -246,10 +250,12 @@ static void conn_after_write(http_conn *c) {
     } else if (c->after_write == AFTER_LINGER) {
         c->state = CONN_LINGERING;
         c->shutdown_req.data = c;
-        if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_lingering_read_done) != 0)
+        if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_lingering_read_done) != 0) {
             conn_close(c);
-        else
-            conn_arm_timer(c);
+            return;
+        }
+        conn_update_reading(c); /* discard input until EOF, the byte cap or the linger time */
+        conn_arm_timer(c);
     }
 }
 
@@ -312,15 +318,24 @@ static void conn_flush(http_conn *c) {
     conn_arm_timer(c);
 }
 
-/* Once per loop turn, after I/O callbacks: send what every connection queued. */
-static void on_flush_check(uv_check_t *h) {
-    http_server *s = h->data;
+/* Sends what every connection queued: once after the I/O callbacks of a loop turn, and once
+ * before the loop blocks in poll, so a reply made from a timer or a pending callback leaves
+ * without waiting for the next wake-up. */
+static void flush_all(http_server *s) {
     while (s->flush_list) {
         http_conn *c = s->flush_list;
         s->flush_list = c->flush_next;
         c->in_flush_list = 0;
         conn_flush(c);
     }
+}
+
+static void on_flush_check(uv_check_t *h) {
+    flush_all(h->data);
+}
+
+static void on_flush_prepare(uv_prepare_t *h) {
+    flush_all(h->data);
 }
 
 /* ---- requests ---- */
@@ -419,7 +434,7 @@ static int on_url(http_parser *p, const char *at, size_t len) {
     if (count_head_bytes(c, len) != 0)
         return -1;
     buf_append(&c->req->head, at, len);
-    c->req->path_len += len; /* URL length until headers complete; path is split out then */
+    c->req->url_len += len; /* the URL is the start of head; split into path and query later */
     return 0;
 }
 
@@ -458,7 +473,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
 }
 
 static void request_split_url(http_request *req) {
-    size_t url_len = req->path_len;
+    size_t url_len = req->url_len;
     const char *url = req->head.data ? req->head.data : "";
     const char *q = memchr(url, '?', url_len);
     const char *hash = memchr(url, '#', url_len);
@@ -569,10 +584,15 @@ static void conn_process(http_conn *c) {
         }
     }
     c->processing = 0;
-    if (!c->closing) {
-        conn_update_reading(c);
-        conn_arm_timer(c);
+    if (c->closing)
+        return;
+    /* After EOF, a connection with no complete request left and nothing to write is done. */
+    if (c->peer_eof && c->state == CONN_READING && c->out.len == 0 && !c->write_in_flight) {
+        conn_close(c);
+        return;
     }
+    conn_update_reading(c);
+    conn_arm_timer(c);
 }
 
 /* One debug line per request: never the query string (it may carry codes) nor any header. */
@@ -580,7 +600,9 @@ static void request_log(const http_request *req, int status, uint64_t duration_n
     if (!log_enabled(LOG_DEBUG))
         return;
     char path[256], status_s[8], micros[24];
-    size_t n = req->path_len < sizeof path - 1 ? req->path_len : sizeof path - 1;
+    size_t n = req->path ? req->path_len : 0;
+    if (n > sizeof path - 1)
+        n = sizeof path - 1;
     memcpy(path, req->path ? req->path : "", n);
     path[n] = '\0';
     snprintf(status_s, sizeof status_s, "%d", status);
@@ -614,8 +636,10 @@ void http_request_finish(http_request *req, int status) {
         return;
     }
     c->state = CONN_DRAINING;
+    /* Closing with input still unread would make the kernel answer it with a reset that can
+     * destroy replies the client has not read yet: shut the write side and drain instead. */
     if (c->after_write == AFTER_NOTHING)
-        c->after_write = AFTER_CLOSE;
+        c->after_write = c->peer_eof ? AFTER_CLOSE : AFTER_LINGER;
     conn_update_reading(c);
     c->deadline_ms = 0;
     if (!c->write_in_flight && c->out.len == 0)
@@ -648,12 +672,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
     *b = uv_buf_init(c->server->read_buffer, sizeof c->server->read_buffer);
 }
 
+/* The client has sent everything it will send. Requests already received are still answered
+ * (their replies written in full); the connection closes once nothing is left to answer. */
 static void conn_on_eof(http_conn *c) {
     c->peer_eof = 1;
-    conn_update_reading(c);
-    /* A request with the handler still gets its reply; anything else is over. */
-    if (c->state != CONN_DISPATCHED && c->state != CONN_DRAINING)
+    if (c->state == CONN_LINGERING)
         conn_close(c);
+    else
+        conn_process(c);
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b) {
@@ -756,11 +782,14 @@ int http_server_start(uv_loop_t *loop, const struct http_server_options *opt, ht
         s->opt.max_connections = HTTP_DEFAULT_MAX_CONNECTIONS;
     uv_tcp_init(loop, &s->listener);
     uv_check_init(loop, &s->flusher);
+    uv_prepare_init(loop, &s->preflush);
     uv_timer_init(loop, &s->sweeper);
-    s->listener.data = s->flusher.data = s->sweeper.data = s;
-    s->handles_open = 3;
+    s->listener.data = s->flusher.data = s->preflush.data = s->sweeper.data = s;
+    s->handles_open = 4;
     uv_check_start(&s->flusher, on_flush_check);
     uv_unref((uv_handle_t *)&s->flusher);
+    uv_prepare_start(&s->preflush, on_flush_prepare);
+    uv_unref((uv_handle_t *)&s->preflush);
     uv_timer_start(&s->sweeper, on_sweep, HTTP_SWEEP_INTERVAL_MS, HTTP_SWEEP_INTERVAL_MS);
     uv_unref((uv_handle_t *)&s->sweeper);
     int rc = server_bind(s);
@@ -768,6 +797,7 @@ int http_server_start(uv_loop_t *loop, const struct http_server_options *opt, ht
         s->shutting_down = 1;
         uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
         uv_close((uv_handle_t *)&s->flusher, on_server_handle_closed);
+        uv_close((uv_handle_t *)&s->preflush, on_server_handle_closed);
         uv_close((uv_handle_t *)&s->sweeper, on_server_handle_closed);
         uv_run(loop, UV_RUN_NOWAIT); /* runs the close callbacks; no connection exists yet */
         free(s);

@@ -32,7 +32,8 @@ struct http_header_ref {
 struct http_request {
     http_conn *conn;
     enum http_method method;
-    const char *path; /* points into head; not NUL-terminated */
+    size_t url_len;   /* bytes of the request target at the start of head */
+    const char *path; /* points into head; not NUL-terminated; NULL until the headers are in */
     size_t path_len;
     const char *query; /* after '?', or NULL */
     size_t query_len;

@@ -444,13 +444,21 @@ int store_user_by_id(store *s, int64_t id, store_user_cb cb, void *arg) {
     return store_submit(s, job);
 }
 
+/* Checks a profile value to write when its set_* is 1: NULL (clear) or 0..max bytes (an empty
+ * string is a value the API may accept, e.g. a blank bio); adds its copy's size to *extra. */
+static int store_profile_value(int set, const char *str, size_t max, size_t *extra) {
+    size_t n = set && str ? strnlen(str, max + 1) : 0;
+    *extra += set && str ? n + 1 : 0;
+    return n <= max;
+}
+
 /* Checks a profile update (job and career are short ids: STORE_CATEGORY_MAX bytes) and sums the
  * bytes its strings need. Fields whose set_* is 0 are ignored. */
 static int store_profile_ok(const struct store_profile_update *u, size_t *extra) {
     return store_opt_arg(u->nickname, STORE_NICKNAME_MAX, extra) &&
-           (!u->set_job || store_opt_arg(u->job, STORE_CATEGORY_MAX, extra)) &&
-           (!u->set_career || store_opt_arg(u->career, STORE_CATEGORY_MAX, extra)) &&
-           (!u->set_bio || store_opt_arg(u->bio, STORE_BIO_MAX, extra));
+           store_profile_value(u->set_job, u->job, STORE_CATEGORY_MAX, extra) &&
+           store_profile_value(u->set_career, u->career, STORE_CATEGORY_MAX, extra) &&
+           store_profile_value(u->set_bio, u->bio, STORE_BIO_MAX, extra);
 }
 
 static void store_profile_copy(struct store_profile_update *dst,

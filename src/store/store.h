@@ -136,9 +136,10 @@ int store_user_create(store *s, const char *email, const char *password_hash, co
 int store_user_by_email(store *s, const char *email, store_user_cb cb, void *arg);
 int store_user_by_id(store *s, int64_t id, store_user_cb cb, void *arg);
 
-/* Profile fields to change: a NULL nickname keeps it; set_* = 1 writes the matching value, where
- * NULL clears it (an empty string is STORE_ERR_INVALID, like one too long: job and career
- * STORE_CATEGORY_MAX bytes, bio STORE_BIO_MAX). The callback receives the updated account. */
+/* Profile fields to change: a NULL nickname keeps it (else 1..STORE_NICKNAME_MAX bytes); set_* = 1
+ * writes the matching value, where NULL clears it and a string is stored as given, "" included
+ * (job and career at most STORE_CATEGORY_MAX bytes, bio STORE_BIO_MAX; longer is
+ * STORE_ERR_INVALID). The callback receives the updated account. */
 struct store_profile_update {
     const char *nickname;
     int set_job, set_career, set_bio;

@@ -76,6 +76,28 @@ test('Connection: close in the middle of a pipeline → later requests are not a
   assert.equal(h.parseResponses(conn.data, { closed: true }).length, 2);
 });
 
+test('Connection: close with more pipelined bytes behind it → every answer before the close arrives whole', T, async (t) => {
+  const server = await h.useServer(t);
+  const conn = await openConn(t, server.port);
+  // 200 page requests (~180 KB of answers, more than a socket buffer holds for a reader that
+  // is not reading), the last with Connection: close, then ~200 KB of requests the server must
+  // not answer. Closing with those unread bytes in the kernel sends RST, which throws away
+  // answers not yet delivered: the server must shut down its side and drain instead.
+  const n = 200;
+  conn.sock.pause();
+  const requests = get('/').repeat(n - 1) + get('/', 'Connection: close\r\n') + get('/healthz').repeat(5000);
+  conn.write(requests).catch(() => {});
+  // A slow client: no event to wait for, the server must cope with any delay here.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  conn.sock.resume();
+  await conn.waitClose({ timeoutMs: 8000 });
+  const responses = h.parseResponses(conn.data, { closed: true });
+  assert.equal(responses.length, n, `${responses.length} of ${n} answers arrived, then ` +
+    `${responses.rest.length} stray bytes (socket error ${conn.error ? conn.error.code : 'none'})`);
+  assert.equal(responses.rest.length, 0);
+  responses.forEach((r) => assert.equal(r.status, 200));
+});
+
 test('HTTP/1.0 without keep-alive → closed after the response', T, async (t) => {
   const server = await h.useServer(t);
   const conn = await openConn(t, server.port);

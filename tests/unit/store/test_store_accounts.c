@@ -402,7 +402,9 @@ static void test_update_profile(void **state) {
     assert_string_equal(r.job, "backend");
     assert_string_equal(r.career, NUL_TEXT);
     assert_string_equal(r.bio, NUL_TEXT);
-    assert_string_equal(by_id(fx, s, id).bio, NUL_TEXT); /* stored, not only answered */
+    assert_string_equal(by_id(fx, s, id).bio, NUL_TEXT);           /* stored, not only answered */
+    struct store_profile_update blank = {.set_bio = 1, .bio = ""}; /* a value, not a clear */
+    assert_string_equal(update(fx, s, id, &blank).bio, "");
     r = update(fx, s, id + 1, &nick);
     assert_int_equal(r.status, STORE_ERR_NOT_FOUND);
     assert_int_equal(r.has_user, 0);
@@ -630,7 +632,7 @@ static void expect_invalid_profiles(store *s) {
     bio[sizeof bio - 1] = '\0';
     struct store_profile_update u[] = {
         {.nickname = ""},
-        {.set_job = 1, .job = ""},
+        {.set_job = 1, .job = bio + sizeof bio - 1 - (STORE_CATEGORY_MAX + 1)},
         {.set_career = 1, .career = bio + sizeof bio - 1 - (STORE_CATEGORY_MAX + 1)},
         {.set_bio = 1, .bio = bio},
     };
