@@ -18,7 +18,8 @@ struct app {
     store *store;
     router *router;
     http_server *server;
-    struct api_auth *auth; /* api/auth.c: log-in rate limiters */
+    struct api_auth *auth;  /* api/auth.c: log-in rate limiters */
+    struct rt *rt;          /* rt/: sockets, queues, chats */
     uint64_t started_at_ms; /* uv_hrtime based, for uptime */
 };
 

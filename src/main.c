@@ -10,11 +10,13 @@
 
 #include "api/auth.h"
 #include "api/catalog.h"
+#include "api/chats.h"
 #include "api/me.h"
 #include "api/ops.h"
 #include "app.h"
 #include "limits.h"
 #include "net/static.h"
+#include "rt/rt.h"
 #include "util/log.h"
 
 struct process {
@@ -37,9 +39,14 @@ static void on_store_closed(int status, void *arg) {
     log_info("stopped");
 }
 
-static void on_server_closed(void *arg) {
+static void on_rt_closed(void *arg) {
     struct process *p = arg;
     store_shutdown(p->app.store, on_store_closed, p);
+}
+
+static void on_server_closed(void *arg) {
+    struct process *p = arg;
+    rt_shutdown(&p->app, on_rt_closed, p);
 }
 
 static void on_deadline(uv_timer_t *t) {
@@ -123,11 +130,37 @@ static int open_store(struct process *p) {
 
 static int register_routes(struct app *app) {
     if (ops_register(app) != 0 || api_catalog_register(app) != 0 || api_auth_register(app) != 0 ||
-        api_me_register(app) != 0) {
+        api_me_register(app) != 0 || api_chats_register(app) != 0) {
         fprintf(stderr, "convo: cannot register the routes\n");
         return -1;
     }
     return 0;
+}
+
+static int start_rt(struct process *p) {
+    if (rt_start(&p->app) != 0) {
+        fprintf(stderr, "convo: cannot start the real-time layer\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void on_store_stopped_after_failure(int status, void *arg) {
+    (void)status, (void)arg;
+}
+
+static void on_rt_stopped_after_failure(void *arg) {
+    struct process *p = arg;
+    store_shutdown(p->app.store, on_store_stopped_after_failure, p);
+}
+
+/* Start-up failed half-way: stop what did start, so that every handle and thread ends. */
+static void stop_after_failed_start(struct process *p) {
+    if (p->app.rt && p->app.store)
+        rt_shutdown(&p->app, on_rt_stopped_after_failure, p);
+    else if (p->app.store)
+        store_shutdown(p->app.store, on_store_stopped_after_failure, p);
+    uv_run(p->app.loop, UV_RUN_DEFAULT);
 }
 
 static void release(struct process *p) {
@@ -135,6 +168,7 @@ static void release(struct process *p) {
         http_server_free(p->app.server);
     if (p->app.store)
         store_free(p->app.store);
+    rt_free(&p->app);
     api_auth_free(&p->app);
     router_free(p->app.router);
     uv_loop_close(p->app.loop);
@@ -155,8 +189,9 @@ int main(int argc, char **argv) {
     p.app.loop = uv_default_loop();
     p.app.started_at_ms = uv_hrtime() / 1000000;
     p.app.router = router_new(static_serve, NULL);
-    if (!p.app.router || register_routes(&p.app) != 0 || open_store(&p) != 0 ||
+    if (!p.app.router || register_routes(&p.app) != 0 || open_store(&p) != 0 || start_rt(&p) != 0 ||
         start_http(&p) != 0) {
+        stop_after_failed_start(&p);
         release(&p);
         return 1;
     }

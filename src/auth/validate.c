@@ -200,13 +200,13 @@ const char *validate_bio(const char *bio) {
 }
 
 const char *validate_job(const char *job) {
-    if (!job || !*job)
+    if (!job)
         return REQUIRED;
     return catalog_category_index(job) < 0 ? UNKNOWN : NULL;
 }
 
 const char *validate_career(const char *career) {
-    if (!career || !*career)
+    if (!career)
         return REQUIRED;
     return catalog_career_index(career) < 0 ? UNKNOWN : NULL;
 }

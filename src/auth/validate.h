@@ -34,8 +34,8 @@ const char *validate_nickname(const char *in, char *out, size_t outlen);
 /* Up to BIO_MAX_CHARS of valid UTF-8, no control characters (above) except newline and tab
  * (so "\r" is refused). NULL and "" are fine (no bio). */
 const char *validate_bio(const char *bio);
-/* One of the category ids / career ids in util/catalog.h: NULL or "" → REQUIRED, another value
- * → UNKNOWN. */
+/* One of the category ids / career ids in util/catalog.h: NULL → REQUIRED, any other value
+ * that is not an id ("" included) → UNKNOWN. */
 const char *validate_job(const char *job);
 const char *validate_career(const char *career);
 

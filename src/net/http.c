@@ -23,6 +23,7 @@ enum conn_state {
     CONN_DISPATCHED, /* a request is with the handler */
     CONN_DRAINING,   /* last reply queued; close once it is written */
     CONN_LINGERING,  /* error reply written, write side shut; discarding input until EOF */
+    CONN_UPGRADED,   /* another protocol (WebSocket) owns the bytes: see http_upgrade */
 };
 
 enum after_write { AFTER_NOTHING, AFTER_CLOSE, AFTER_LINGER };
@@ -52,7 +53,9 @@ struct http_conn {
     int last_was_value;
     size_t head_bytes;
     size_t lingered_bytes;
-    uint64_t deadline_ms;   /* loop time (uv_now) when the connection times out; 0 = none */
+    uint64_t deadline_ms; /* loop time (uv_now) when the connection times out; 0 = none */
+    const struct http_upgrade_ops *upgrade_ops; /* set once upgraded */
+    void *upgrade_ctx;
     http_conn *next, *prev; /* all connections */
     http_conn *flush_next;  /* connections with queued output */
     int in_flush_list;
@@ -135,6 +138,8 @@ static void conn_maybe_free(http_conn *c) {
     if (c->handles_open > 0 || (c->req && c->state == CONN_DISPATCHED))
         return;
     http_server *s = c->server;
+    if (c->upgrade_ops) /* from the close callback: never inside the owner's own call stack */
+        c->upgrade_ops->on_close(c->upgrade_ctx);
     conn_unlink(c);
     request_free(c->req);
     request_free(c->spare);
@@ -207,9 +212,18 @@ static void conn_arm_timer(http_conn *c) {
 static void on_sweep(uv_timer_t *t) {
     http_server *s = t->data;
     uint64_t now = uv_now(s->loop);
-    for (http_conn *c = s->conns; c; c = c->next)
-        if (!c->closing && c->deadline_ms && now >= c->deadline_ms)
+    http_conn *next;
+    for (http_conn *c = s->conns; c; c = next) {
+        next = c->next;
+        if (c->closing || !c->deadline_ms || now < c->deadline_ms)
+            continue;
+        if (c->state == CONN_UPGRADED) {
+            c->deadline_ms = 0;
+            c->upgrade_ops->on_deadline(c->upgrade_ctx, now);
+        } else {
             conn_timed_out(c);
+        }
+    }
 }
 
 /* ---- writing ---- */
@@ -263,12 +277,17 @@ static void conn_flush(http_conn *c);
 
 /* Everything queued so far has left: send more, close, or parse what waits. */
 static void conn_write_completed(http_conn *c) {
-    if (c->out.len > 0)
+    if (c->out.len > 0) {
         conn_flush(c);
-    else if (c->state == CONN_DRAINING)
+    } else if (c->state == CONN_DRAINING) {
         conn_after_write(c);
-    else
+    } else if (c->state == CONN_UPGRADED) {
+        /* An idle upgraded connection keeps no buffer memory. */
+        buf_free(&c->out);
+        buf_free(&c->writing);
+    } else {
         conn_process(c); /* output fell below the high-water mark: parse what waits */
+    }
 }
 
 static void on_write_done(uv_write_t *w, int status) {
@@ -558,13 +577,24 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
 /* Reads only while a new request may be parsed (or while lingering), so a slow handler or a
  * client that does not read its replies stops the input instead of growing the buffers. */
 static void conn_update_reading(http_conn *c) {
-    int want = !c->peer_eof && (c->state == CONN_LINGERING ||
+    int want = !c->peer_eof && (c->state == CONN_LINGERING || c->state == CONN_UPGRADED ||
                                 (c->state == CONN_READING && c->out.len < HTTP_OUTPUT_HIGH_WATER));
     if (want && !c->reading)
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     else if (!want && c->reading)
         uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = want;
+}
+
+/* Bytes that arrived behind the upgrade request belong to the new protocol. */
+static void conn_deliver_upgraded_input(http_conn *c) {
+    buf pending = c->in;
+    memset(&c->in, 0, sizeof c->in);
+    if (pending.len > 0)
+        c->upgrade_ops->on_data(c->upgrade_ctx, pending.data, pending.len);
+    buf_free(&pending);
+    if (!c->closing)
+        conn_update_reading(c);
 }
 
 static void conn_process(http_conn *c) {
@@ -586,6 +616,10 @@ static void conn_process(http_conn *c) {
     c->processing = 0;
     if (c->closing)
         return;
+    if (c->state == CONN_UPGRADED) {
+        conn_deliver_upgraded_input(c);
+        return;
+    }
     /* After EOF, a connection with no complete request left and nothing to write is done. */
     if (c->peer_eof && c->state == CONN_READING && c->out.len == 0 && !c->write_in_flight) {
         conn_close(c);
@@ -664,6 +698,54 @@ void http_request_peer_ip(const http_request *req, char *out, size_t outlen) {
         uv_ip4_name((struct sockaddr_in *)&addr, out, outlen);
 }
 
+/* ---- upgrade (WebSocket) ---- */
+
+int http_upgrade(http_request *req, const char *head, size_t head_len,
+                 const struct http_upgrade_ops *ops, void *ctx, http_conn **out) {
+    http_conn *c = req->conn;
+    if (c->closing || c->server->shutting_down || req->replied)
+        return -1;
+    req->replied = 1;
+    http_conn_write(c, head, head_len);
+    metrics_request_done(req->route_index, 101, uv_hrtime() - req->start_ns);
+    request_log(req, 101, uv_hrtime() - req->start_ns);
+    request_free(req);
+    request_free(c->spare);
+    c->req = c->spare = NULL;
+    c->state = CONN_UPGRADED;
+    c->upgrade_ops = ops;
+    c->upgrade_ctx = ctx;
+    c->deadline_ms = 0;
+    *out = c;
+    return 0;
+}
+
+void http_conn_set_deadline(http_conn *c, uint64_t deadline_ms) {
+    c->deadline_ms = deadline_ms;
+}
+
+uint64_t http_conn_now(const http_conn *c) {
+    return uv_now(c->server->loop);
+}
+
+size_t http_conn_output_pending(const http_conn *c) {
+    return c->out.len + c->writing.len;
+}
+
+void http_conn_close_after_write(http_conn *c) {
+    if (c->closing || c->state == CONN_DRAINING)
+        return;
+    c->state = CONN_DRAINING;
+    c->after_write = c->peer_eof ? AFTER_CLOSE : AFTER_LINGER;
+    conn_update_reading(c);
+    if (!c->write_in_flight && c->out.len == 0)
+        conn_after_write(c);
+}
+
+void http_conn_abort(http_conn *c) {
+    conn_close(c);
+}
+
 /* ---- reading ---- */
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
@@ -676,7 +758,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
  * (their replies written in full); the connection closes once nothing is left to answer. */
 static void conn_on_eof(http_conn *c) {
     c->peer_eof = 1;
-    if (c->state == CONN_LINGERING)
+    if (c->state == CONN_LINGERING || c->state == CONN_UPGRADED)
         conn_close(c);
     else
         conn_process(c);
@@ -690,6 +772,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b) {
     }
     if (nread < 0) {
         conn_close(c);
+        return;
+    }
+    if (c->state == CONN_UPGRADED) {
+        c->upgrade_ops->on_data(c->upgrade_ctx, b->base, (size_t)nread);
         return;
     }
     if (c->state == CONN_LINGERING) {
@@ -840,8 +926,10 @@ void http_server_shutdown(http_server *s, void (*done)(void *arg), void *arg) {
     http_conn *next;
     for (http_conn *c = s->conns; c; c = next) {
         next = c->next;
-        if (c->state == CONN_READING && !c->req && c->in.len == 0 && !c->write_in_flight &&
-            c->out.len == 0)
+        if (c->state == CONN_UPGRADED && !c->closing)
+            c->upgrade_ops->on_shutdown(c->upgrade_ctx);
+        else if (c->state == CONN_READING && !c->req && c->in.len == 0 && !c->write_in_flight &&
+                 c->out.len == 0)
             conn_close(c);
     }
     server_maybe_done(s);

@@ -85,6 +85,29 @@ const char *http_request_header(const http_request *req, const char *name, size_
 /* The peer's IP address as text into out; "" when unknown. */
 void http_request_peer_ip(const http_request *req, char *out, size_t outlen);
 
+/* ---- protocol upgrade (WebSocket) ----
+ * After http_upgrade the connection carries another protocol: its bytes go to on_data, its
+ * deadline (http_conn_set_deadline) calls on_deadline, a server shutdown calls on_shutdown, and
+ * on_close is called once, from the close callback, when the connection is gone for any reason
+ * (the owner frees its context there). Between the start of closing and on_close, writes are
+ * dropped and http_conn_is_closing answers 1. Writes use http_conn_write. */
+struct http_upgrade_ops {
+    void (*on_data)(void *ctx, const char *data, size_t len);
+    void (*on_deadline)(void *ctx, uint64_t now_ms);
+    void (*on_shutdown)(void *ctx);
+    void (*on_close)(void *ctx);
+};
+
+/* Writes head (the 101 response) and hands the connection over; finishes req (which must not be
+ * used again). Returns 0, or -1 when the connection or the server is closing. */
+int http_upgrade(http_request *req, const char *head, size_t head_len,
+                 const struct http_upgrade_ops *ops, void *ctx, http_conn **out);
+void http_conn_set_deadline(http_conn *c, uint64_t deadline_ms); /* loop time, 0 = none */
+uint64_t http_conn_now(const http_conn *c);                      /* loop time in ms */
+size_t http_conn_output_pending(const http_conn *c);             /* bytes not yet written */
+void http_conn_close_after_write(http_conn *c); /* close once everything queued is written */
+void http_conn_abort(http_conn *c);             /* close now */
+
 /* Internal to net/: used by http_reply.c to queue bytes and finish the request. */
 void http_conn_write(http_conn *c, const void *data, size_t len);
 /* The connection's output buffer, scheduled for the next flush; NULL when it is closing. */

@@ -132,14 +132,15 @@ void http_reply_error_full(http_request *req, enum err_code code, const char *me
         json_object_set_new(err, "fields", fields);
     else if (fields)
         json_decref(fields);
-    char headers[512];
-    headers[0] = '\0';
+    buf hb = {0};
+    buf_append_cstr(&hb, "");
     if (retry_after <= 0 && (code == ERR_RATE_LIMITED || code == ERR_UNAVAILABLE))
         retry_after = 1;
     if (retry_after > 0)
-        snprintf(headers, sizeof headers, "Retry-After: %d\r\n", retry_after);
+        buf_append_printf(&hb, "Retry-After: %d\r\n", retry_after);
     if (extra_headers)
-        strncat(headers, extra_headers, sizeof headers - strlen(headers) - 1);
+        buf_append_cstr(&hb, extra_headers);
+    const char *headers = hb.data ? hb.data : "";
     json_t *doc = err ? json_pack("{s:o}", "error", err) : NULL; /* steals err */
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -148,6 +149,7 @@ void http_reply_error_full(http_request *req, enum err_code code, const char *me
     http_reply(req, err_http_status(code), "application/json; charset=utf-8",
                text ? text : fallback, text ? strlen(text) : sizeof fallback - 1, headers);
     free(text);
+    buf_free(&hb);
 }
 
 void http_reply_error(http_request *req, enum err_code code, const char *message) {

@@ -1,6 +1,6 @@
 /* http_reply.h — the only ways to answer a request. Each writes status line, the standard headers
  * (X-Request-Id, Content-Length, Connection, Date, X-Content-Type-Options) and the body, then
- * finishes the request. Calling one on a request that was already answered does nothing.
+ * finishes the request: the request is gone after it, so call exactly one of them, once.
  * http_reply_error is the ONE place where an error value becomes the SPEC §3.1 JSON.
  */
 #ifndef CONVO_HTTP_REPLY_H

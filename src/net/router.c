@@ -41,7 +41,10 @@ void router_free(router *r) {
 
 int router_add(router *r, uint64_t methods, const char *pattern, route_handler handler, void *ctx,
                unsigned flags) {
-    if (r->count == ROUTER_MAX_ROUTES || pattern[0] != '/')
+    size_t params = 0;
+    for (const char *p = pattern; (p = strchr(p, '{')) != NULL; p++)
+        params++;
+    if (r->count == ROUTER_MAX_ROUTES || pattern[0] != '/' || params > HTTP_ROUTE_PARAMS_MAX)
         return -1;
     if (methods & ROUTE_METHOD(HTTP_GET))
         methods |= ROUTE_METHOD(HTTP_HEAD);

@@ -9,7 +9,8 @@
  * "$1" as a *named* parameter whose index is its order of first appearance, so values are bound by
  * name ("$N" through sqlite3_bind_parameter_index), never by position.
  *
- * Account and refresh-token jobs live in sqlite_accounts.c; sqlite_priv.h is the seam.
+ * Account and refresh-token jobs live in sqlite_accounts.c, chat history and safety jobs in
+ * sqlite_chats.c; sqlite_priv.h is the seam.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -62,6 +63,7 @@ typedef struct sqlite_backend {
     sqlite3 *db;
     sqlite3_stmt *stmt[STMT_COUNT];
     sqlite_accounts *accounts;
+    sqlite_chats *chats;
 } sqlite_backend;
 
 /* ---- statements and parameters ---- */
@@ -110,7 +112,9 @@ int sqlite_prepare_list(sqlite3 *db, const char *const *sql, sqlite3_stmt **out,
 
 static int sqlite_prepare_all(sqlite_backend *b, char *err, size_t errlen) {
     int rc = sqlite_prepare_list(b->db, sqlite_sql, b->stmt, STMT_COUNT, err, errlen);
-    return rc == 0 ? sqlite_accounts_open(b->db, &b->accounts, err, errlen) : rc;
+    if (rc == 0)
+        rc = sqlite_accounts_open(b->db, &b->accounts, err, errlen);
+    return rc == 0 ? sqlite_chats_open(b->db, &b->chats, err, errlen) : rc;
 }
 
 static int sqlite_constraint_status(int rc) {
@@ -151,6 +155,19 @@ int sqlite_finish(sqlite3_stmt *st, int rc) {
         log_warn("sqlite statement failed", "sql", sqlite3_sql(st), "error", sqlite3_errstr(rc),
                  "detail", sqlite3_errmsg(sqlite3_db_handle(st)));
     return sqlite_status(rc);
+}
+
+int sqlite_step_row(sqlite3_stmt *st, int rc) {
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    int status = sqlite_finish(st, rc);
+    return status == STORE_OK && rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : status;
+}
+
+int sqlite_step_done(sqlite3_stmt *st, int rc) {
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    return sqlite_finish(st, rc == SQLITE_ROW ? SQLITE_ERROR : rc);
 }
 
 /* Runs a cached statement that takes no parameters and returns no row. */
@@ -278,6 +295,19 @@ static int sqlite_job_run(sqlite_backend *b, store_job *job) {
         case STORE_JOB_REFRESH_REVOKE_FAMILY:
         case STORE_JOB_REFRESH_REVOKE_USER:
             return sqlite_accounts_run(b->accounts, job);
+        case STORE_JOB_USER_CONTEXT_LOAD:
+        case STORE_JOB_CHATS_ACTIVE:
+        case STORE_JOB_CHATS_FOR_USER:
+        case STORE_JOB_MESSAGES_AFTER:
+        case STORE_JOB_REPORTS_LIST:
+        case STORE_JOB_BLOCKS_LIST:
+        case STORE_JOB_CHAT_END:
+        case STORE_JOB_CHAT_MARK_READ:
+        case STORE_JOB_REPORT_CREATE:
+        case STORE_JOB_BLOCK_PUT:
+        case STORE_JOB_BLOCK_DELETE:
+        case STORE_JOB_USER_BAN:
+            return sqlite_chats_run(b->chats, job);
     }
     return STORE_ERR_INVALID;
 }
@@ -326,6 +356,7 @@ static void sqlite_close(void *ctx) {
     sqlite_backend *b = ctx;
     if (!b)
         return;
+    sqlite_chats_close(b->chats);
     sqlite_accounts_close(b->accounts);
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(b->stmt[i]);

@@ -137,21 +137,6 @@ static int acct_user_step(store_job *job, sqlite3_stmt *st, int rc) {
     return status == STORE_OK && !found ? STORE_ERR_NOT_FOUND : status;
 }
 
-/* Steps a bound statement once: STORE_OK when it answered a row, STORE_ERR_NOT_FOUND when not. */
-static int acct_step_row(sqlite3_stmt *st, int rc) {
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
-    int status = sqlite_finish(st, rc);
-    return status == STORE_OK && rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : status;
-}
-
-/* Runs a bound statement that answers no row. */
-static int acct_step_done(sqlite3_stmt *st, int rc) {
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
-    return sqlite_finish(st, rc == SQLITE_ROW ? SQLITE_ERROR : rc);
-}
-
 /* ---- accounts ---- */
 
 static int acct_user_by_email(sqlite_accounts *a, store_job *job) {
@@ -198,20 +183,20 @@ static int acct_user_set_password(sqlite_accounts *a, store_job *job) {
     sqlite3_stmt *st = a->stmt[ACCT_USER_SET_PASSWORD];
     int rc = sqlite_bind_i64(st, 1, job->acct.id);
     rc = rc ? rc : sqlite_bind_text(st, 2, job->acct.password_hash);
-    int status = acct_step_row(st, rc);
+    int status = sqlite_step_row(st, rc);
     if (status != STORE_OK)
         return status;
     st = a->stmt[ACCT_REVOKE_OTHER_FAMILIES];
     rc = sqlite_bind_i64(st, 1, job->acct.id);
     rc = rc ? rc : sqlite_bind_i64(st, 2, store_now_ms());
     rc = rc ? rc : sqlite_bind_text(st, 3, job->acct.family);
-    return acct_step_done(st, rc);
+    return sqlite_step_done(st, rc);
 }
 
 /* The user's refresh tokens go with it: ON DELETE CASCADE (foreign_keys is on, see sqlite.c). */
 static int acct_user_delete(sqlite_accounts *a, store_job *job) {
     sqlite3_stmt *st = a->stmt[ACCT_USER_DELETE];
-    return acct_step_row(st, sqlite_bind_i64(st, 1, job->acct.id));
+    return sqlite_step_row(st, sqlite_bind_i64(st, 1, job->acct.id));
 }
 
 /* ---- refresh tokens ---- */
@@ -226,7 +211,7 @@ static int acct_token_insert(sqlite_accounts *a, const char *hash, const char *f
     rc = rc ? rc : sqlite_bind_i64(st, 3, user_id);
     rc = rc ? rc : sqlite_bind_i64(st, 4, now);
     rc = rc ? rc : sqlite_bind_i64(st, 5, expires_at);
-    return acct_step_done(st, rc);
+    return sqlite_step_done(st, rc);
 }
 
 static int acct_refresh_issue(sqlite_accounts *a, store_job *job) {
@@ -240,12 +225,12 @@ static int acct_revoke_family_of(sqlite_accounts *a, const char *hash, int64_t n
     sqlite3_stmt *st = a->stmt[ACCT_REVOKE_FAMILY_OF];
     int rc = sqlite_bind_text(st, 1, hash);
     rc = rc ? rc : sqlite_bind_i64(st, 2, now);
-    return acct_step_done(st, rc);
+    return sqlite_step_done(st, rc);
 }
 
 static int acct_refresh_revoke_family(sqlite_accounts *a, store_job *job) {
     sqlite3_stmt *st = a->stmt[ACCT_TOKEN_EXISTS];
-    int status = acct_step_row(st, sqlite_bind_text(st, 1, job->acct.token_hash));
+    int status = sqlite_step_row(st, sqlite_bind_text(st, 1, job->acct.token_hash));
     return status == STORE_OK ? acct_revoke_family_of(a, job->acct.token_hash, store_now_ms())
                               : status;
 }
@@ -254,7 +239,7 @@ static int acct_refresh_revoke_user(sqlite_accounts *a, store_job *job) {
     sqlite3_stmt *st = a->stmt[ACCT_REVOKE_USER];
     int rc = sqlite_bind_i64(st, 1, job->acct.id);
     rc = rc ? rc : sqlite_bind_i64(st, 2, store_now_ms());
-    return acct_step_done(st, rc);
+    return sqlite_step_done(st, rc);
 }
 
 static void acct_token_read(sqlite3_stmt *st, acct_token *t) {
@@ -287,7 +272,7 @@ static int acct_mark_rotated(sqlite_accounts *a, const char *hash, int64_t now) 
     sqlite3_stmt *st = a->stmt[ACCT_TOKEN_MARK_ROTATED];
     int rc = sqlite_bind_text(st, 1, hash);
     rc = rc ? rc : sqlite_bind_i64(st, 2, now);
-    return acct_step_done(st, rc);
+    return sqlite_step_done(st, rc);
 }
 
 /* now + ttl, saturating instead of overflowing. */

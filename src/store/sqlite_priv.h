@@ -1,5 +1,6 @@
 /* sqlite_priv.h — private to the SQLite backend: the helpers sqlite.c shares with
- * sqlite_accounts.c (accounts and refresh tokens), and the accounts module's entry points.
+ * sqlite_accounts.c (accounts and refresh tokens) and sqlite_chats.c (chat history and safety),
+ * and those modules' entry points.
  *
  * Everything here runs on the store thread (or in store_open before the loop runs). Parameters
  * are written $1, $2… and bound by name, as sqlite.c explains.
@@ -27,6 +28,12 @@ int sqlite_prepare_list(sqlite3 *db, const char *const *sql, sqlite3_stmt **out,
  * rc (an SQLite result code) as a store_status. */
 int sqlite_finish(sqlite3_stmt *st, int rc);
 
+/* Step a bound statement whose binding answered rc once, then finish it. sqlite_step_row:
+ * STORE_OK when it answered a row, STORE_ERR_NOT_FOUND when not. sqlite_step_done: for a
+ * statement that answers no row. */
+int sqlite_step_row(sqlite3_stmt *st, int rc);
+int sqlite_step_done(sqlite3_stmt *st, int rc);
+
 /* The account and refresh-token statements and jobs (sqlite_accounts.c). */
 typedef struct sqlite_accounts sqlite_accounts;
 
@@ -35,5 +42,12 @@ int sqlite_accounts_open(sqlite3 *db, sqlite_accounts **out, char *err, size_t e
 void sqlite_accounts_close(sqlite_accounts *a);
 /* Runs one account or refresh-token job inside the caller's savepoint; returns its status. */
 int sqlite_accounts_run(sqlite_accounts *a, store_job *job);
+
+/* The chat history and safety statements and jobs (sqlite_chats.c), in the same shape. */
+typedef struct sqlite_chats sqlite_chats;
+
+int sqlite_chats_open(sqlite3 *db, sqlite_chats **out, char *err, size_t errlen);
+void sqlite_chats_close(sqlite_chats *c);
+int sqlite_chats_run(sqlite_chats *c, store_job *job);
 
 #endif

@@ -8,8 +8,10 @@
  */
 #include "store/store.h"
 
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,60 @@ int64_t store_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- result memory (store thread, while the backend runs the job) ---- */
+
+#define STORE_CHUNK_SIZE 16384 /* bytes of a result chunk; a larger request gets its own */
+
+struct store_chunk {
+    store_chunk *next;
+    size_t used, cap;
+    max_align_t data[]; /* cap bytes */
+};
+
+/* Requests of half a chunk or more get a chunk of their own, linked behind the current one so
+ * that its free space stays in use. */
+void *store_job_alloc(store_job *job, size_t n) {
+    const size_t align = alignof(max_align_t);
+    if (n > SIZE_MAX / 2)
+        return NULL;
+    n = n ? (n + align - 1) / align * align : align;
+    store_chunk *head = job->chunks;
+    if (head && head->cap - head->used >= n) {
+        void *p = (char *)head->data + head->used;
+        head->used += n;
+        return p;
+    }
+    int own = n >= STORE_CHUNK_SIZE / 2;
+    store_chunk *c = malloc(sizeof *c + (own ? n : STORE_CHUNK_SIZE));
+    if (!c)
+        return NULL;
+    c->used = n;
+    c->cap = own ? n : STORE_CHUNK_SIZE;
+    if (own && head) {
+        c->next = head->next;
+        head->next = c;
+    } else {
+        c->next = head;
+        job->chunks = c;
+    }
+    return c->data;
+}
+
+void *store_list_push(store_job *job, size_t size) {
+    store_list *l = &job->list;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        void *items = cap <= SIZE_MAX / size ? realloc(l->items, cap * size) : NULL;
+        if (!items)
+            return NULL;
+        l->items = items;
+        l->cap = cap;
+    }
+    void *item = (char *)l->items + l->count++ * size;
+    memset(item, 0, size);
+    return item;
 }
 
 static void store_set_err(char *err, size_t errlen, const char *fmt, ...) {
@@ -145,6 +201,34 @@ static const void *store_account_row(const store_job *job) {
     return job->has_row && given ? &job->row : NULL;
 }
 
+/* A list call's callback: the items and their count with STORE_OK, NULL and 0 otherwise. */
+static void store_deliver_list(store_job *job) {
+    int ok = job->status == STORE_OK;
+    const void *items = ok ? job->list.items : NULL;
+    size_t count = ok ? job->list.count : 0;
+    switch (job->kind) {
+        case STORE_JOB_CHATS_ACTIVE:
+        case STORE_JOB_CHATS_FOR_USER:
+            if (job->cb.chat_list)
+                job->cb.chat_list(job->status, items, count, job->arg);
+            break;
+        case STORE_JOB_MESSAGES_AFTER:
+            if (job->cb.message_list)
+                job->cb.message_list(job->status, items, count, job->arg);
+            break;
+        case STORE_JOB_REPORTS_LIST:
+            if (job->cb.report_list)
+                job->cb.report_list(job->status, items, count, job->arg);
+            break;
+        case STORE_JOB_BLOCKS_LIST:
+            if (job->cb.partner_list)
+                job->cb.partner_list(job->status, items, count, job->arg);
+            break;
+        default:
+            break;
+    }
+}
+
 static void store_deliver(store_job *job) {
     int ok = job->status == STORE_OK;
     switch (job->kind) {
@@ -167,12 +251,29 @@ static void store_deliver(store_job *job) {
             if (job->cb.refresh)
                 job->cb.refresh(job->status, store_account_row(job), job->arg);
             break;
+        case STORE_JOB_USER_CONTEXT_LOAD:
+            if (job->cb.context)
+                job->cb.context(job->status, ok ? &job->row.context : NULL, job->arg);
+            break;
+        case STORE_JOB_CHATS_ACTIVE:
+        case STORE_JOB_CHATS_FOR_USER:
+        case STORE_JOB_MESSAGES_AFTER:
+        case STORE_JOB_REPORTS_LIST:
+        case STORE_JOB_BLOCKS_LIST:
+            store_deliver_list(job);
+            break;
         case STORE_JOB_PING:
         case STORE_JOB_USER_SET_PASSWORD:
         case STORE_JOB_USER_DELETE:
         case STORE_JOB_REFRESH_ISSUE:
         case STORE_JOB_REFRESH_REVOKE_FAMILY:
         case STORE_JOB_REFRESH_REVOKE_USER:
+        case STORE_JOB_CHAT_END:
+        case STORE_JOB_CHAT_MARK_READ:
+        case STORE_JOB_REPORT_CREATE:
+        case STORE_JOB_BLOCK_PUT:
+        case STORE_JOB_BLOCK_DELETE:
+        case STORE_JOB_USER_BAN:
             if (job->cb.status)
                 job->cb.status(job->status, job->arg);
             break;
@@ -180,6 +281,12 @@ static void store_deliver(store_job *job) {
 }
 
 static void store_job_free(store_job *job) {
+    while (job->chunks) {
+        store_chunk *next = job->chunks->next;
+        free(job->chunks);
+        job->chunks = next;
+    }
+    free(job->list.items);
     free(job->owned);
     free(job);
 }
@@ -570,6 +677,187 @@ int store_refresh_revoke_user(store *s, int64_t user_id, store_status_cb cb, voi
     if (rc)
         return rc;
     job->cb.status = cb;
+    return store_submit(s, job);
+}
+
+/* ---- loop thread: chats, history, safety ---- */
+
+/* A list page's id bound: before_id (> 0), or INT64_MAX for 0 ("from the newest"). */
+static int64_t store_page_bound(int64_t before_id) {
+    return before_id == 0 ? INT64_MAX : before_id;
+}
+
+int store_user_context_load(store *s, int64_t user_id, store_context_cb cb, void *arg) {
+    store_job *job = NULL;
+    int rc = user_id > 0 ? store_job_begin(s, STORE_JOB_USER_CONTEXT_LOAD, arg, 0, &job)
+                         : STORE_ERR_INVALID;
+    if (rc)
+        return rc;
+    job->cb.context = cb;
+    job->chat.user_id = user_id;
+    return store_submit(s, job);
+}
+
+int store_chats_active(store *s, store_chat_list_cb cb, void *arg) {
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_CHATS_ACTIVE, arg, 0, &job);
+    if (rc)
+        return rc;
+    job->cb.chat_list = cb;
+    return store_submit(s, job);
+}
+
+int store_chat_end(store *s, int64_t chat_id, int64_t ended_by, const char *reason,
+                   store_status_cb cb, void *arg) {
+    size_t rl = store_arg_len(reason, STORE_END_REASON_MAX);
+    if (chat_id <= 0 || ended_by < 0 || rl == 0)
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_CHAT_END, arg, rl + 1, &job);
+    if (rc)
+        return rc;
+    char *tail = (char *)(job + 1);
+    job->cb.status = cb;
+    job->chat.chat_id = chat_id;
+    job->chat.user_id = ended_by;
+    job->chat.reason = store_job_copy(&tail, reason, rl);
+    return store_submit(s, job);
+}
+
+int store_chat_mark_read(store *s, int64_t chat_id, int64_t user_id, int64_t up_to_seq,
+                         store_status_cb cb, void *arg) {
+    if (chat_id <= 0 || user_id <= 0 || up_to_seq < 0)
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_CHAT_MARK_READ, arg, 0, &job);
+    if (rc)
+        return rc;
+    job->cb.status = cb;
+    job->chat.chat_id = chat_id;
+    job->chat.user_id = user_id;
+    job->chat.bound = up_to_seq;
+    return store_submit(s, job);
+}
+
+int store_chats_for_user(store *s, int64_t user_id, int64_t before_id, size_t limit,
+                         store_chat_list_cb cb, void *arg) {
+    if (user_id <= 0 || before_id < 0 || limit == 0 || limit > STORE_PAGE_MAX)
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_CHATS_FOR_USER, arg, 0, &job);
+    if (rc)
+        return rc;
+    job->cb.chat_list = cb;
+    job->chat.user_id = user_id;
+    job->chat.bound = store_page_bound(before_id);
+    job->chat.limit = (int64_t)limit;
+    return store_submit(s, job);
+}
+
+int store_messages_after(store *s, int64_t chat_id, int64_t user_id, int64_t after_seq,
+                         size_t limit, store_message_list_cb cb, void *arg) {
+    if (chat_id <= 0 || user_id <= 0 || after_seq < 0 || limit == 0 || limit > STORE_PAGE_MAX * 10)
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_MESSAGES_AFTER, arg, 0, &job);
+    if (rc)
+        return rc;
+    job->cb.message_list = cb;
+    job->chat.chat_id = chat_id;
+    job->chat.user_id = user_id;
+    job->chat.bound = after_seq;
+    job->chat.limit = (int64_t)limit;
+    return store_submit(s, job);
+}
+
+/* A report's detail: NULL, or 0..STORE_REPORT_DETAIL_MAX bytes ("" is stored as given). */
+static int store_detail_ok(const char *detail, size_t *extra) {
+    size_t n = detail ? strnlen(detail, STORE_REPORT_DETAIL_MAX + 1) : 0;
+    *extra += detail ? n + 1 : 0;
+    return n <= STORE_REPORT_DETAIL_MAX;
+}
+
+int store_report_create(store *s, int64_t chat_id, int64_t reporter, const char *reason,
+                        const char *detail, store_status_cb cb, void *arg) {
+    size_t rl = store_arg_len(reason, STORE_END_REASON_MAX);
+    size_t extra = rl + 1;
+    if (chat_id <= 0 || reporter <= 0 || rl == 0 || !store_detail_ok(detail, &extra))
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_REPORT_CREATE, arg, extra, &job);
+    if (rc)
+        return rc;
+    char *tail = (char *)(job + 1);
+    job->cb.status = cb;
+    job->chat.chat_id = chat_id;
+    job->chat.user_id = reporter;
+    job->chat.reason = store_job_copy(&tail, reason, rl);
+    job->chat.detail = store_job_copy_opt(&tail, detail);
+    return store_submit(s, job);
+}
+
+int store_reports_list(store *s, int64_t before_id, size_t limit, store_report_list_cb cb,
+                       void *arg) {
+    if (before_id < 0 || limit == 0 || limit > STORE_PAGE_MAX)
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_REPORTS_LIST, arg, 0, &job);
+    if (rc)
+        return rc;
+    job->cb.report_list = cb;
+    job->chat.bound = store_page_bound(before_id);
+    job->chat.limit = (int64_t)limit;
+    return store_submit(s, job);
+}
+
+/* A block put or delete: two different users. */
+static int store_block_job(store *s, enum store_job_kind kind, int64_t blocker, int64_t blocked,
+                           store_status_cb cb, void *arg) {
+    if (blocker <= 0 || blocked <= 0 || blocker == blocked)
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, kind, arg, 0, &job);
+    if (rc)
+        return rc;
+    job->cb.status = cb;
+    job->chat.user_id = blocker;
+    job->chat.other_id = blocked;
+    return store_submit(s, job);
+}
+
+int store_block_put(store *s, int64_t blocker, int64_t blocked, store_status_cb cb, void *arg) {
+    return store_block_job(s, STORE_JOB_BLOCK_PUT, blocker, blocked, cb, arg);
+}
+
+int store_block_delete(store *s, int64_t blocker, int64_t blocked, store_status_cb cb, void *arg) {
+    return store_block_job(s, STORE_JOB_BLOCK_DELETE, blocker, blocked, cb, arg);
+}
+
+int store_blocks_list(store *s, int64_t blocker, store_partner_list_cb cb, void *arg) {
+    store_job *job = NULL;
+    int rc =
+        blocker > 0 ? store_job_begin(s, STORE_JOB_BLOCKS_LIST, arg, 0, &job) : STORE_ERR_INVALID;
+    if (rc)
+        return rc;
+    job->cb.partner_list = cb;
+    job->chat.user_id = blocker;
+    return store_submit(s, job);
+}
+
+int store_user_ban(store *s, int64_t user_id, int64_t until_ms, const char *reason,
+                   store_status_cb cb, void *arg) {
+    size_t rl = store_arg_len(reason, STORE_REPORT_DETAIL_MAX);
+    if (user_id <= 0 || until_ms <= 0 || rl == 0)
+        return STORE_ERR_INVALID;
+    store_job *job = NULL;
+    int rc = store_job_begin(s, STORE_JOB_USER_BAN, arg, rl + 1, &job);
+    if (rc)
+        return rc;
+    char *tail = (char *)(job + 1);
+    job->cb.status = cb;
+    job->chat.user_id = user_id;
+    job->chat.bound = until_ms;
+    job->chat.reason = store_job_copy(&tail, reason, rl);
     return store_submit(s, job);
 }
 

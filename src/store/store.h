@@ -153,8 +153,9 @@ int store_user_update_profile(store *s, int64_t id, const struct store_profile_u
 int store_user_set_password(store *s, int64_t id, const char *password_hash,
                             const char *keep_family, store_status_cb cb, void *arg);
 
-/* Deletes the account and its refresh tokens. Chats and messages stay (their user ids then name
- * nobody: "deleted user"). STORE_ERR_NOT_FOUND when already gone. */
+/* Deletes the account, its refresh tokens and every block it is part of (either side). Chats,
+ * messages and reports stay (their user ids then name nobody: "deleted user").
+ * STORE_ERR_NOT_FOUND when already gone. */
 int store_user_delete(store *s, int64_t id, store_status_cb cb, void *arg);
 
 /* ---- refresh tokens: only their SHA-256 (hex) is stored, grouped in families ---- */
@@ -195,6 +196,125 @@ int store_refresh_rotate(store *s, const char *old_hash, const char *new_hash, i
 int store_refresh_revoke_family(store *s, const char *token_hash, store_status_cb cb, void *arg);
 /* Revokes every token of the user (STORE_OK even when there were none). */
 int store_refresh_revoke_user(store *s, int64_t user_id, store_status_cb cb, void *arg);
+
+/* ---- chats, history, safety (the real-time issue) ---- */
+
+#define STORE_PAGE_MAX          100  /* rows one list call returns at most */
+#define STORE_END_REASON_MAX    32   /* bytes in an end reason */
+#define STORE_REPORT_DETAIL_MAX 2000 /* bytes in a report's free text */
+
+/* A participant as a partner sees them. nickname NULL: the account was deleted (job and career
+ * are then NULL too). */
+typedef struct store_partner {
+    int64_t id;
+    const char *nickname;
+    const char *job;
+    const char *career;
+} store_partner;
+
+/* One chat in a user's history (CHAT_SUMMARY), or the user's active chat. */
+typedef struct store_chat_summary {
+    int64_t id;
+    const char *category;
+    int64_t viewer_id; /* the user from whose side this summary is told */
+    store_partner partner;
+    int64_t started_at_ms;
+    int64_t ended_at_ms; /* 0 while active */
+    int64_t last_seq;
+    int64_t my_read_seq;               /* the highest seq this user marked read */
+    int64_t partner_read_seq;          /* the highest seq the partner marked read */
+    const store_message *last_message; /* NULL when no message */
+} store_chat_summary;
+
+/* What rt/ needs when a user's socket authenticates. */
+typedef struct store_user_context {
+    const store_chat_summary *active_chat; /* NULL when none */
+    int64_t previous_partner; /* partner of the most recent chat, active or ended; 0 = none */
+    const int64_t *blocked;   /* ids this user blocked, ascending (NULL when blocked_count is 0) */
+    size_t blocked_count;
+    int64_t banned_until_ms; /* as stored, even when past; 0 = never banned */
+} store_user_context;
+
+typedef void (*store_context_cb)(int status, const store_user_context *ctx, void *arg);
+typedef void (*store_chat_list_cb)(int status, const store_chat_summary *chats, size_t count,
+                                   void *arg);
+typedef void (*store_message_list_cb)(int status, const store_message *msgs, size_t count,
+                                      void *arg);
+
+/* List callbacks get the rows and their count with STORE_OK (the array may be NULL when count is
+ * 0), NULL and 0 otherwise. Argument checks (else STORE_ERR_INVALID): ids > 0 (ended_by and the
+ * before_id / after_seq / up_to_seq values >= 0), limits as each call says, strings as the
+ * STORE_*_MAX limits say. */
+
+/* Active chat (the newest chat with ended_at NULL: a user has at most one by the rules), previous
+ * partner, blocks and ban of a user (STORE_ERR_NOT_FOUND: no such user). */
+int store_user_context_load(store *s, int64_t user_id, store_context_cb cb, void *arg);
+
+/* Every chat still active (ended_at NULL), oldest first and not paged (active chats are at most
+ * half the users), for rt/ to rebuild its state after a restart: the summaries are given from
+ * user_a's side (partner = user_b, my_read_seq = user_a's). */
+int store_chats_active(store *s, store_chat_list_cb cb, void *arg);
+
+/* Ends an active chat: ended_at = now, end_reason (1..STORE_END_REASON_MAX bytes), ended_by (the
+ * user whose action or absence ended it, not checked against the chat; 0 = none, stored NULL).
+ * STORE_ERR_NOT_FOUND when the chat does not exist or has already ended. */
+int store_chat_end(store *s, int64_t chat_id, int64_t ended_by, const char *reason,
+                   store_status_cb cb, void *arg);
+
+/* Records that user read chat_id up to seq: the mark only grows and never exceeds the chat's
+ * last_seq (a larger up_to_seq counts as last_seq). Ended chats too. STORE_ERR_NOT_FOUND when the
+ * chat does not exist or user_id is not one of its two users. */
+int store_chat_mark_read(store *s, int64_t chat_id, int64_t user_id, int64_t up_to_seq,
+                         store_status_cb cb, void *arg);
+
+/* The user's chats, newest first (by id), with id < before_id (0 = from the newest), at most
+ * limit (1..STORE_PAGE_MAX). */
+int store_chats_for_user(store *s, int64_t user_id, int64_t before_id, size_t limit,
+                         store_chat_list_cb cb, void *arg);
+
+/* Messages of chat_id with seq > after_seq, ascending, at most limit (1..STORE_PAGE_MAX * 10).
+ * STORE_ERR_NOT_FOUND when the chat does not exist or user_id is not one of its two users. */
+int store_messages_after(store *s, int64_t chat_id, int64_t user_id, int64_t after_seq,
+                         size_t limit, store_message_list_cb cb, void *arg);
+
+/* A report on the partner of chat_id by reporter (active or ended chat). STORE_ERR_NOT_FOUND when
+ * the chat does not exist or reporter is not in it. reason: spam, abuse, sexual, scam, other
+ * (checked by the caller; 1..STORE_END_REASON_MAX bytes); detail: NULL, or at most
+ * STORE_REPORT_DETAIL_MAX bytes ("" is stored as given). */
+int store_report_create(store *s, int64_t chat_id, int64_t reporter, const char *reason,
+                        const char *detail, store_status_cb cb, void *arg);
+
+typedef struct store_report {
+    int64_t id;
+    int64_t chat_id;
+    int64_t reporter_id;
+    int64_t reported_id;
+    const char *reason;
+    const char *detail; /* NULL when none */
+    int64_t created_at_ms;
+} store_report;
+typedef void (*store_report_list_cb)(int status, const store_report *reports, size_t count,
+                                     void *arg);
+/* Reports newest first with id < before_id (0 = newest), at most limit (1..STORE_PAGE_MAX). */
+int store_reports_list(store *s, int64_t before_id, size_t limit, store_report_list_cb cb,
+                       void *arg);
+
+/* Blocks: blocker no longer meets blocked (two different users). put is idempotent (STORE_OK
+ * again, the first time kept) and answers STORE_ERR_NOT_FOUND when blocked or blocker is not a
+ * user; delete answers STORE_OK even when there was no block (or no such user). */
+int store_block_put(store *s, int64_t blocker, int64_t blocked, store_status_cb cb, void *arg);
+int store_block_delete(store *s, int64_t blocker, int64_t blocked, store_status_cb cb, void *arg);
+/* The users blocker blocked, newest first (ties: higher id first), not paged (partner rows: id,
+ * nickname, job, career). STORE_OK with none for an unknown blocker. */
+typedef void (*store_partner_list_cb)(int status, const store_partner *users, size_t count,
+                                      void *arg);
+int store_blocks_list(store *s, int64_t blocker, store_partner_list_cb cb, void *arg);
+
+/* Bans a user until until_ms (> 0) with a reason (1..STORE_REPORT_DETAIL_MAX bytes) and revokes
+ * all their refresh tokens in the same transaction; a later ban replaces an earlier one. It does
+ * not end the user's chat (rt/ does). STORE_ERR_NOT_FOUND when the user does not exist. */
+int store_user_ban(store *s, int64_t user_id, int64_t until_ms, const char *reason,
+                   store_status_cb cb, void *arg);
 
 /* Test and metrics hooks: transactions committed and jobs run since open, and migrations that
  * store_open applied (0 when the schema was already current). */

@@ -28,6 +28,19 @@ enum store_job_kind {
     STORE_JOB_REFRESH_ROTATE,
     STORE_JOB_REFRESH_REVOKE_FAMILY,
     STORE_JOB_REFRESH_REVOKE_USER,
+    /* chats, history, safety (sqlite_chats.c): callbacks as named after each */
+    STORE_JOB_USER_CONTEXT_LOAD, /* cb.context */
+    STORE_JOB_CHATS_ACTIVE,      /* cb.chat_list */
+    STORE_JOB_CHATS_FOR_USER,    /* cb.chat_list */
+    STORE_JOB_MESSAGES_AFTER,    /* cb.message_list */
+    STORE_JOB_REPORTS_LIST,      /* cb.report_list */
+    STORE_JOB_BLOCKS_LIST,       /* cb.partner_list */
+    STORE_JOB_CHAT_END,          /* cb.status from here on */
+    STORE_JOB_CHAT_MARK_READ,
+    STORE_JOB_REPORT_CREATE,
+    STORE_JOB_BLOCK_PUT,
+    STORE_JOB_BLOCK_DELETE,
+    STORE_JOB_USER_BAN,
 };
 
 /* Inputs of the account and refresh-token jobs; strings point into the job's trailing bytes. */
@@ -45,6 +58,31 @@ typedef struct store_account_args {
     struct store_profile_update profile; /* update_profile (set_* are 0 or 1) */
 } store_account_args;
 
+/* Inputs of the chat, history and safety jobs; strings point into the job's trailing bytes. */
+typedef struct store_chat_args {
+    int64_t chat_id;    /* end, mark_read, messages_after, report_create */
+    int64_t user_id;    /* the acting user: context, mark_read, for_user, messages_after, report
+                         * (reporter), block (blocker), ban; end: ended_by (0 = none, stored NULL) */
+    int64_t other_id;   /* block put and delete: the blocked user */
+    int64_t bound;      /* for_user, reports_list: id bound (INT64_MAX for "from the newest");
+                         * mark_read: up_to_seq; messages_after: after_seq; ban: until_ms */
+    int64_t limit;      /* lists with a limit */
+    const char *reason; /* end, report, ban */
+    const char *detail; /* report: NULL when none */
+} store_chat_args;
+
+/* A list result: a malloc'd array of count items (store_chat_summary, store_message,
+ * store_report, store_partner, or int64_t for the context's blocked ids), freed with the job.
+ * Items may be reallocated while the backend fills the list: nothing may point into it. */
+typedef struct store_list {
+    void *items;
+    size_t count, cap;
+} store_list;
+
+/* Memory for a result's strings and nested rows (store_chunk blocks chained through their first
+ * field), freed with the job. What it hands out never moves. */
+typedef struct store_chunk store_chunk;
+
 /* One queued call. Inputs are copied into the job, so the caller's strings may go at once. */
 typedef struct store_job {
     struct store_job *next;
@@ -56,6 +94,11 @@ typedef struct store_job {
         store_message_cb message;
         store_user_cb user;
         store_refresh_cb refresh;
+        store_context_cb context;
+        store_chat_list_cb chat_list;
+        store_message_list_cb message_list;
+        store_report_list_cb report_list;
+        store_partner_list_cb partner_list;
     } cb;
     void *arg;
     /* Inputs, and the result handed to the callback: string fields point into the job's own
@@ -65,13 +108,17 @@ typedef struct store_job {
         store_message message;
         store_user user;              /* account jobs: the result, strings in `owned` */
         store_refresh_result refresh; /* rotate: the result, strings in `owned` */
+        store_user_context context;   /* context_load: the result (blocked ids in `list`) */
     } row;
     /* Account and rotate jobs: 1 when the backend filled row.user or row.refresh. The callback
      * gets it with STORE_OK, and also with STORE_ERR_CONFLICT (create: the existing account) and
      * STORE_ERR_REFRESH_REUSED (the revoked family and its owner). */
     int has_row;
     store_account_args acct;
-    char *owned; /* malloc'd by the backend, freed with the job; NULL when unused */
+    char *owned;          /* malloc'd by the backend, freed with the job; NULL when unused */
+    store_chat_args chat; /* inputs of the chat, history and safety jobs */
+    store_list list;      /* list results, handed to the callback with STORE_OK only */
+    store_chunk *chunks;  /* store_job_alloc's memory */
 } store_job;
 
 typedef struct store_backend_ops {
@@ -86,6 +133,13 @@ typedef struct store_backend_ops {
      * (or by store_open on its own thread when the store thread never started). */
     void (*close)(void *ctx);
 } store_backend_ops;
+
+/* Result memory for a job, for a backend on the store thread while it runs the job; both are
+ * freed with the job. store_job_alloc answers n bytes aligned for any type that never move;
+ * store_list_push appends one zeroed item of size bytes to job->list and answers it (valid until
+ * the next push). NULL when out of memory. */
+void *store_job_alloc(store_job *job, size_t n);
+void *store_list_push(store_job *job, size_t size);
 
 /* Wall-clock time in Unix epoch milliseconds: the time a backend stamps on rows it creates. */
 int64_t store_now_ms(void);

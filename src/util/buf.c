@@ -90,6 +90,9 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n) {
     for (size_t i = 1; i < len; i++)
         if ((s[i] & 0xC0) != 0x80)
             return 0;
+    if (c == 0xC0 || c == 0xC1 || c > 0xF4 || (c == 0xE0 && s[1] < 0xA0) ||
+        (c == 0xED && s[1] >= 0xA0) || (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
+        return 0;
     return len;
 }
 

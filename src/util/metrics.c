@@ -13,6 +13,7 @@ static const char *const limit_names[LIMIT__COUNT] = {
     [LIMIT_HEADER_TIMEOUT] = "header_timeout", [LIMIT_BODY_TIMEOUT] = "body_timeout",
     [LIMIT_IDLE_TIMEOUT] = "idle_timeout",     [LIMIT_WRITE_TIMEOUT] = "write_timeout",
     [LIMIT_CONNECTIONS] = "connections",       [LIMIT_STORE_QUEUE] = "store_queue",
+    [LIMIT_WS_OUTPUT] = "ws_output",           [LIMIT_WS_RATE] = "ws_rate",
 };
 
 static int route_index(const char *name) {

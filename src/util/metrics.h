@@ -21,6 +21,8 @@ enum metrics_limit {
     LIMIT_WRITE_TIMEOUT,
     LIMIT_CONNECTIONS,
     LIMIT_STORE_QUEUE,
+    LIMIT_WS_OUTPUT,
+    LIMIT_WS_RATE,
     LIMIT__COUNT
 };
 

@@ -6,6 +6,7 @@
 // tokens or refresh cookies of the test appears in its output.
 
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
 const { test } = require('node:test');
 const h = require('./harness');
 const k = require('./authkit');
@@ -57,8 +58,6 @@ test('CONVO_PUBLIC_ORIGIN=https://convo.example → the cookie is Secure; that o
   h.assertErrorShape(evil, 403, 'FORBIDDEN');
   const out = await api.logout(s2.cookie);
   assert.equal(out.status, 204, out.text);
-  const cleared = k.parseSetCookie(k.setCookies ? '' : '', {});
-  void cleared;
   const c = k.refreshCookieOf(out);
   assert.equal(c.value, '');
   assert.equal(c.attrs['max-age'], '0');
@@ -93,6 +92,9 @@ test('sign-up validation → 422 VALIDATION_FAILED listing every bad field (and 
     ['password of 129 characters', { ...good, password: 'x'.repeat(129) }, { password: 'TOO_LONG' }],
     ['password of 129 Hangul characters', { ...good, password: LONG_HANGUL(129) }, { password: 'TOO_LONG' }],
     ['empty password', { ...good, password: '' }, { password: ['REQUIRED', 'TOO_SHORT'] }],
+    ['email of 255 bytes', { ...good, email: `${'l'.repeat(64)}@${'d'.repeat(63)}.${'e'.repeat(63)}.${'f'.repeat(58)}.com` },
+      { email: ['INVALID', 'TOO_LONG'] }],
+    ['email with a local part of 65 bytes', { ...good, email: `${'l'.repeat(65)}@example.com` }, { email: ['INVALID', 'TOO_LONG'] }],
     ['nickname of 1 character after trimming', { ...good, nickname: '  a  ' }, { nickname: 'TOO_SHORT' }],
     ['nickname of blanks', { ...good, nickname: '    ' }, { nickname: ['TOO_SHORT', 'REQUIRED'] }],
     ['nickname of 21 characters', { ...good, nickname: 'n'.repeat(21) }, { nickname: 'TOO_LONG' }],
@@ -105,7 +107,7 @@ test('sign-up validation → 422 VALIDATION_FAILED listing every bad field (and 
     ['nickname with U+202E (right-to-left override)', { ...good, nickname: 'evil\u202Egnp.exe' }, { nickname: 'INVALID' }],
     ['nickname with U+2066 (bidi isolate)', { ...good, nickname: 'iso\u2066late' }, { nickname: 'INVALID' }],
     ['bad email and bad nickname, good password', { email: 'nope', password: 'Pw-valid-123', nickname: '\t' },
-      { email: 'INVALID', nickname: ['INVALID', 'TOO_SHORT'] }],
+      { email: 'INVALID', nickname: ['INVALID', 'TOO_SHORT', 'REQUIRED'] }], // "\t" trims to nothing
   ];
   for (const [name, body, fields] of cases) {
     await t.test(name, async () => {
@@ -131,6 +133,8 @@ test('sign-up lengths count characters, not bytes; nicknames are trimmed', T, as
     ['nickname of 20 Hangul characters (60 bytes)', { nickname: LONG_HANGUL(20) }, LONG_HANGUL(20)],
     ['nickname of 20 characters inside blanks', { nickname: `   ${'m'.repeat(20)}   ` }, 'm'.repeat(20)],
     ['nickname with an emoji and inner spaces', { nickname: ' 개발 자 🚀 ' }, '개발 자 🚀'],
+    ['nickname of 20 emoji (80 bytes)', { nickname: '🚀'.repeat(20) }, '🚀'.repeat(20)],
+    ['an email of 254 bytes', { email: `${'l'.repeat(64)}@${'d'.repeat(63)}.${'e'.repeat(63)}.${'f'.repeat(57)}.com`.toUpperCase() }],
   ];
   for (const [name, fields, nickname] of ok) {
     await t.test(name, async () => {
@@ -138,6 +142,10 @@ test('sign-up lengths count characters, not bytes; nicknames are trimmed', T, as
       k.assertUser(s.user, { email: s.email, nickname: nickname === undefined ? s.nickname : nickname });
       // The password works for log-in exactly as given.
       if (fields.password) await api.login(s.email, fields.password);
+      if (fields.email) {
+        assert.equal(s.email.length, 254);
+        await api.login(s.email.toLowerCase(), s.password);
+      }
     });
   }
 });
@@ -159,6 +167,40 @@ test('sign-up with a body that is not JSON → 415 / 400 in the error shape', T,
   // Still serving, and the email of the refused bodies is still free.
   const ok = await api.signupRaw(JSON.parse(body));
   assert.equal(ok.status, 201, ok.text);
+});
+
+test('sign-up ignores fields a client must not choose (role, id, providers, createdAt)', T, async (t) => {
+  const { api } = await k.setup(t);
+  const email = k.newEmail('sneaky');
+  const res = await api.signupRaw({ email, password: k.newPassword(), nickname: 'sneaky', role: 'admin',
+    id: '1', providers: ['google'], createdAt: '2000-01-01T00:00:00Z', job: 'not-a-job' });
+  if (res.status === 422) {
+    // Refusing unknown fields is fine too; then nothing was created.
+    h.assertErrorShape(res, 422, 'VALIDATION_FAILED');
+    return;
+  }
+  assert.equal(res.status, 201, res.text);
+  const s = k.assertSession(res);
+  k.assertUser(s.user, { email, nickname: 'sneaky', role: 'user' });
+  assert.equal(s.claims.role, 'user');
+});
+
+test('a malformed JSON body carrying a password → 400, and the password is not logged', T, async (t) => {
+  const { api } = await k.setup(t);
+  const pw = k.newPassword();
+  api.remember(pw);
+  const bodies = [
+    `{"email":"a@example.com","password":"${pw}`, // unterminated string
+    `{"email":"a@example.com","password":${pw}}`, // unquoted
+    `{"email":"a@example.com","password":"${pw}","password":"${pw}"}`, // duplicate key
+    `{"email":"a@example.com","password":"${pw}"} trailing`,
+  ];
+  for (const body of bodies) {
+    const res = await api.post(`${AUTH}/login`, { body, headers: { 'Content-Type': 'application/json' } });
+    h.assertErrorShape(res, 400, 'BAD_REQUEST');
+    const res2 = await api.post(`${AUTH}/signup`, { body, headers: { 'Content-Type': 'application/json' } });
+    h.assertErrorShape(res2, 400, 'BAD_REQUEST');
+  }
 });
 
 test('the same email in any letter case → 409 EMAIL_TAKEN, also when two sign-ups race', T, async (t) => {
@@ -240,6 +282,9 @@ test('log-in validation: missing or non-string fields → 422 listing them', T, 
   k.assertFields(await login({}), { email: 'REQUIRED', password: 'REQUIRED' }, '{}');
   k.assertFields(await login({ email: 'a@example.com' }), { password: 'REQUIRED' }, 'no password');
   k.assertFields(await login({ email: 7, password: ['x'] }), { email: 'INVALID', password: 'INVALID' }, 'non-strings');
+  const long = await api.loginRaw(`${'x'.repeat(300)}@example.com`, 'whatever-123');
+  assert.ok([401, 422].includes(long.status), `a 312-byte email at log-in: ${long.status} ${long.text}`);
+  h.assertErrorShape(long, long.status, long.status === 401 ? 'INVALID_CREDENTIALS' : 'VALIDATION_FAILED');
   const plain = await api.post(`${AUTH}/login`, { body: '{}', headers: { 'Content-Type': 'text/plain' } });
   h.assertErrorShape(plain, 415, 'UNSUPPORTED_MEDIA_TYPE');
   const broken = await api.post(`${AUTH}/login`, { body: '{', headers: { 'Content-Type': 'application/json' } });
@@ -328,7 +373,7 @@ test('refresh without a cookie, with an unknown or malformed one → 401 REFRESH
     ['another cookie only', { headers: { Cookie: 'theme=dark' } }],
     ['an empty convo_rt', { headers: { Cookie: 'convo_rt=' } }],
     ['an unknown 43-char token', { cookie: `A${k.rand(21)}`.slice(0, 43) }],
-    ['a random well-formed token', { cookie: require('node:crypto').randomBytes(32).toString('base64url') }],
+    ['a random well-formed token', { cookie: crypto.randomBytes(32).toString('base64url') }],
     ['a short token', { cookie: 'abc' }],
     ['a token with a bad character', { cookie: `${s.cookie.slice(0, 42)}*` }],
     ['the real token with one character changed', { cookie: `${s.cookie.slice(0, 42)}${s.cookie[42] === 'A' ? 'B' : 'A'}` }],
@@ -447,7 +492,6 @@ test('logout-all (Bearer) → 204; every refresh token of the user is revoked, o
   h.assertErrorShape(missing, 401, 'TOKEN_MISSING');
   const bad = await api.post(`${AUTH}/logout-all`, { token: 'garbage' });
   h.assertErrorShape(bad, 401, 'TOKEN_INVALID');
-  await api.refreshOk(l3.cookie).then((r) => { l3.cookie = r.cookie; });
 
   const res = await api.post(`${AUTH}/logout-all`, { token: l2.token });
   assert.equal(res.status, 204, res.text);
@@ -461,4 +505,73 @@ test('logout-all (Bearer) → 204; every refresh token of the user is revoked, o
   // A new log-in works.
   const fresh = await api.login(s.email, s.password);
   await api.refreshOk(fresh.cookie);
+});
+
+// ---------------------------------------------------------------------------------------------
+// load and aborted requests (the answers arrive from the hashing pool and the store, later)
+
+test('20 sign-ups and then 20 log-ins at once all succeed, with distinct ids and cookies', T, async (t) => {
+  const { api } = await k.setup(t);
+  const bodies = Array.from({ length: 20 }, (_, i) => ({ email: k.newEmail(`crowd${i}`), password: k.newPassword(), nickname: `crowd${i}` }));
+  const ups = await Promise.all(bodies.map((b) => api.signupRaw(b, { ip: k.freshIp() })));
+  const users = ups.map((res, i) => {
+    assert.equal(res.status, 201, `sign-up ${i}: ${res.status} ${res.text}`);
+    return k.assertSession(res);
+  });
+  assert.equal(new Set(users.map((u) => u.user.id)).size, 20);
+  const ins = await Promise.all(bodies.map((b) => api.loginRaw(b.email, b.password, { ip: k.freshIp() })));
+  const sessions = ins.map((res, i) => {
+    assert.equal(res.status, 200, `log-in ${i}: ${res.status} ${res.text}`);
+    const s = k.assertSession(res);
+    assert.equal(s.user.id, users[i].user.id, 'a log-in answered with another account');
+    return s;
+  });
+  assert.equal(new Set([...users, ...sessions].map((s) => s.cookie)).size, 40);
+  const refreshed = await Promise.all(sessions.map((s) => api.refresh(s.cookie)));
+  refreshed.forEach((res, i) => {
+    assert.equal(res.status, 200, `refresh ${i}: ${res.text}`);
+    assert.equal(k.assertSession(res).user.id, users[i].user.id, 'a refresh answered with another account');
+  });
+});
+
+test('clients that hang up while their sign-up, log-in, refresh or password check is pending do not hurt the server', T, async (t) => {
+  const { server, api } = await k.setup(t);
+  const s = await api.signup();
+  const other = await api.signup();
+  const req = (method, path, json, extra = '') => {
+    const body = json === undefined ? '' : JSON.stringify(json);
+    return `${method} ${path} HTTP/1.1\r\nHost: x\r\nX-Real-IP: ${api.ip}\r\n${extra}` +
+      `${body ? 'Content-Type: application/json\r\n' : ''}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  };
+  const wrongPw = `${s.password}-wrong`;
+  api.remember(wrongPw);
+  const requests = [
+    req('POST', `${AUTH}/signup`, { email: k.newEmail('gone'), password: s.password, nickname: 'gone' }),
+    req('POST', `${AUTH}/login`, { email: s.email, password: s.password }),
+    req('POST', `${AUTH}/login`, { email: s.email, password: wrongPw }),
+    req('POST', `${AUTH}/login`, { email: k.newEmail('nobody'), password: s.password }),
+    req('POST', `${AUTH}/refresh`, undefined, `Cookie: convo_rt=${other.cookie}\r\n`),
+    req('GET', '/api/v1/me', undefined, `Authorization: Bearer ${s.token}\r\n`),
+    req('POST', '/api/v1/me/password', { currentPassword: wrongPw, newPassword: wrongPw }, `Authorization: Bearer ${s.token}\r\n`),
+    req('DELETE', '/api/v1/me', { password: wrongPw }, `Authorization: Bearer ${s.token}\r\n`),
+  ];
+  for (const delay of [0, 5, 20, 40]) {
+    await Promise.all(requests.map(async (bytes) => {
+      const conn = await h.RawConn.open(server.port);
+      await conn.write(bytes);
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      conn.close();
+    }));
+  }
+  // Let the pending work finish, then everything still works.
+  await new Promise((r) => setTimeout(r, 1000));
+  const health = await h.request(`${server.url}/healthz`);
+  assert.equal(health.status, 200);
+  const l = await api.login(s.email, s.password);
+  const me = await api.me(l.token);
+  assert.equal(me.status, 200, me.text);
+  assert.equal(me.json.id, s.user.id, 'the aborted DELETEs with a wrong password must not delete');
+  // The refresh of "other" was aborted after it may have rotated; within the grace window the old
+  // cookie still refreshes (or the rotation never happened).
+  await api.refreshOk(other.cookie);
 });

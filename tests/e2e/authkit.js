@@ -75,6 +75,8 @@ class Api {
       }
     }
     if (body === undefined && method !== 'GET' && method !== 'HEAD') body = '';
+    // node:http frames a DELETE body by closing the connection only (no Content-Length): say it.
+    if (body !== undefined) hdrs['Content-Length'] = String(Buffer.byteLength(body));
     if (token !== undefined) {
       hdrs.Authorization = `Bearer ${token}`;
       this.rememberToken(token);

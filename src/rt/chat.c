@@ -1,0 +1,225 @@
+/* chat.c — frames about a chat (SPEC §4): msg.send (stored through the group commit; msg.ack to
+ * the sender only once it is durable, then msg.new to every socket of both users), typing and
+ * read marks relayed to the partner, chat.leave, and chat.sync (every message after a seq).
+ * A send carries its socket (referenced) and its ref through the store callback.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/validate.h"
+#include "rt/rt_internal.h"
+
+static int64_t parse_id(json_t *v) {
+    const char *s = json_string_value(v);
+    if (!s || !*s || strlen(s) > 19)
+        return 0;
+    char *end;
+    long long id = strtoll(s, &end, 10);
+    return *end == '\0' && id > 0 ? (int64_t)id : 0;
+}
+
+static void chat_id_text(int64_t id, char out[24]) {
+    snprintf(out, 24, "%lld", (long long)id);
+}
+
+struct rt_chat *rt_frame_chat(struct rt_socket *s, json_t *frame, json_t *ref) {
+    int64_t id = parse_id(json_object_get(frame, "chatId"));
+    struct rt_chat *c = s->user->chat;
+    if (!c || c->id != id || c->ended) {
+        rt_send_error(s, "NOT_IN_CHAT", "You are not in this chat.", ref);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- msg.send ---- */
+
+struct send_op {
+    struct rt_socket *s;
+    json_t *ref;
+    char client_msg_id[RT_CLIENT_MSG_ID_MAX + 1];
+};
+
+/* Trims white space at both ends into out; checks 1–2000 characters, no control characters
+ * but newline and tab. Returns NULL or the problem. */
+static const char *message_text(const char *text, char *out, size_t outlen) {
+    size_t len = strlen(text), start = 0;
+    while (start < len && strchr(" \t\r\n", text[start]))
+        start++;
+    while (len > start && strchr(" \t\r\n", text[len - 1]))
+        len--;
+    if (len == start)
+        return "The message is empty.";
+    if (len - start >= outlen)
+        return "The message is too long.";
+    memcpy(out, text + start, len - start);
+    out[len - start] = '\0';
+    long chars = utf8_length(out, len - start);
+    if (chars < 0 || chars > RT_TEXT_MAX_CHARS)
+        return chars < 0 ? "The message is not valid text." : "The message is too long.";
+    for (const unsigned char *p = (const unsigned char *)out; *p; p++)
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+            return "The message has control characters.";
+    return NULL;
+}
+
+static void on_appended(int status, const store_message *m, void *arg) {
+    struct send_op *op = arg;
+    struct rt_socket *s = op->s;
+    struct rt *rt = s->rt;
+    if (status != STORE_OK) {
+        if (!s->gone)
+            rt_send_error(s, status == STORE_ERR_NOT_FOUND ? "NOT_IN_CHAT" : "UNAVAILABLE",
+                          "The message was not stored; send it again.", op->ref);
+    } else {
+        struct rt_chat *c = imap_get(rt->chats, m->chat_id);
+        if (c && m->seq > c->last_seq)
+            c->last_seq = m->seq;
+        json_t *ack = json_pack("{s:s, s:s, s:o}", "type", "msg.ack", "clientMsgId",
+                                op->client_msg_id, "message", rt_message_json(m));
+        if (ack && op->ref)
+            json_object_set(ack, "ref", op->ref);
+        if (!s->gone)
+            rt_send(s, ack);
+        else
+            json_decref(ack);
+        if (!m->duplicate && c)
+            for (int i = 0; i < 2; i++)
+                rt_send_user(
+                    rt, c->users[i],
+                    json_pack("{s:s, s:o}", "type", "msg.new", "message", rt_message_json(m)));
+    }
+    json_decref(op->ref);
+    rt_socket_unref(s);
+    free(op);
+}
+
+static int read_client_msg_id(json_t *frame, char out[RT_CLIENT_MSG_ID_MAX + 1]) {
+    const char *id = json_string_value(json_object_get(frame, "clientMsgId"));
+    size_t len = id ? strlen(id) : 0;
+    if (len == 0 || len > RT_CLIENT_MSG_ID_MAX)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)id[i] < 0x21 || (unsigned char)id[i] > 0x7e)
+            return -1;
+    memcpy(out, id, len + 1);
+    return 0;
+}
+
+void rt_handle_msg_send(struct rt_socket *s, json_t *frame, json_t *ref) {
+    struct rt_chat *c = rt_frame_chat(s, frame, ref);
+    if (!c)
+        return;
+    struct send_op *op = calloc(1, sizeof *op);
+    char text[4 * RT_TEXT_MAX_CHARS + 1];
+    const char *raw = json_string_value(json_object_get(frame, "text"));
+    const char *why = raw ? message_text(raw, text, sizeof text) : "text is required.";
+    if (!op || read_client_msg_id(frame, op->client_msg_id) != 0 || why) {
+        rt_send_error(s, "VALIDATION_FAILED", why ? why : "clientMsgId: 1–64 visible characters.",
+                      ref);
+        free(op);
+        return;
+    }
+    op->s = s;
+    op->ref = ref ? json_incref(ref) : NULL;
+    rt_socket_ref(s);
+    int rc = store_message_append(s->rt->app->store, c->id, s->user->id, op->client_msg_id, text,
+                                  on_appended, op);
+    if (rc != 0)
+        on_appended(rc, NULL, op);
+}
+
+/* ---- typing, read marks, leave ---- */
+
+void rt_handle_typing(struct rt_socket *s, json_t *frame, json_t *ref) {
+    struct rt_chat *c = rt_frame_chat(s, frame, ref);
+    if (!c)
+        return;
+    char id[24];
+    chat_id_text(c->id, id);
+    int side = rt_chat_side(c, s->user->id);
+    rt_send_user(s->rt, c->users[1 - side],
+                 json_pack("{s:s, s:s, s:b}", "type", "typing", "chatId", id, "on",
+                           json_is_true(json_object_get(frame, "on"))));
+}
+
+void rt_handle_msg_read(struct rt_socket *s, json_t *frame, json_t *ref) {
+    struct rt_chat *c = rt_frame_chat(s, frame, ref);
+    if (!c)
+        return;
+    json_t *v = json_object_get(frame, "upToSeq");
+    int64_t seq = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+    if (seq < 0 || seq > c->last_seq) {
+        rt_send_error(s, "VALIDATION_FAILED", "upToSeq must be a seq of this chat.", ref);
+        return;
+    }
+    int side = rt_chat_side(c, s->user->id);
+    if (seq <= c->read_seq[side])
+        return;
+    c->read_seq[side] = seq;
+    store_chat_mark_read(s->rt->app->store, c->id, s->user->id, seq, NULL, NULL);
+    char id[24];
+    chat_id_text(c->id, id);
+    rt_send_user(
+        s->rt, c->users[1 - side],
+        json_pack("{s:s, s:s, s:I}", "type", "msg.read", "chatId", id, "upToSeq", (json_int_t)seq));
+}
+
+void rt_handle_chat_leave(struct rt_socket *s, json_t *frame, json_t *ref) {
+    struct rt_chat *c = rt_frame_chat(s, frame, ref);
+    if (c)
+        rt_chat_end(s->rt, c, s->user->id, "left", "partner_left");
+}
+
+/* ---- chat.sync ---- */
+
+struct sync_op {
+    struct rt_socket *s;
+    json_t *ref;
+    int64_t chat_id;
+};
+
+static void on_synced(int status, const store_message *msgs, size_t count, void *arg) {
+    struct sync_op *op = arg;
+    struct rt_socket *s = op->s;
+    if (s->gone) {
+        /* nothing to answer */
+    } else if (status != STORE_OK) {
+        rt_send_error(s, status == STORE_ERR_NOT_FOUND ? "NOT_FOUND" : "UNAVAILABLE",
+                      "No such chat for you.", op->ref);
+    } else {
+        json_t *list = json_array();
+        for (size_t i = 0; i < count; i++)
+            json_array_append_new(list, rt_message_json(&msgs[i]));
+        char id[24];
+        chat_id_text(op->chat_id, id);
+        json_t *frame = json_pack("{s:s, s:s, s:o, s:b}", "type", "chat.history", "chatId", id,
+                                  "messages", list, "more", count == RT_SYNC_MAX);
+        if (frame && op->ref)
+            json_object_set(frame, "ref", op->ref);
+        rt_send(s, frame);
+    }
+    json_decref(op->ref);
+    rt_socket_unref(s);
+    free(op);
+}
+
+void rt_handle_chat_sync(struct rt_socket *s, json_t *frame, json_t *ref) {
+    int64_t id = parse_id(json_object_get(frame, "chatId"));
+    json_t *after = json_object_get(frame, "afterSeq");
+    int64_t after_seq = after ? (int64_t)json_integer_value(after) : 0;
+    if (!id || (after && !json_is_integer(after)) || after_seq < 0) {
+        rt_send_error(s, "VALIDATION_FAILED", "chatId and a non-negative afterSeq are needed.",
+                      ref);
+        return;
+    }
+    struct sync_op *op = calloc(1, sizeof *op);
+    if (!op)
+        return;
+    *op = (struct sync_op){s, ref ? json_incref(ref) : NULL, id};
+    rt_socket_ref(s);
+    int rc = store_messages_after(s->rt->app->store, id, s->user->id, after_seq, RT_SYNC_MAX,
+                                  on_synced, op);
+    if (rc != 0)
+        on_synced(rc, NULL, 0, op);
+}

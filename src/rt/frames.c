@@ -1,0 +1,85 @@
+/* frames.c — the shapes of server → client frames (SPEC §4): ACTIVE_CHAT, MESSAGE, partner
+ * info, errors; and sending a frame to one socket or, through the bus, to every socket of a
+ * user. Message and nickname text goes out as JSON strings only. */
+#include <string.h>
+
+#include "api/api.h"
+#include "rt/rt_internal.h"
+#include "util/catalog.h"
+
+static char *frame_text(json_t *frame, size_t *len) {
+    char *text = json_dumps(frame, JSON_COMPACT);
+    json_decref(frame);
+    *len = text ? strlen(text) : 0;
+    return text;
+}
+
+void rt_send(struct rt_socket *s, json_t *frame) {
+    if (!frame)
+        return;
+    size_t len;
+    char *text = frame_text(frame, &len);
+    if (text && !s->gone)
+        ws_send_text(s->ws, text, len);
+    free(text);
+}
+
+void rt_send_user(struct rt *rt, int64_t user_id, json_t *frame) {
+    if (!frame)
+        return;
+    size_t len;
+    char *text = frame_text(frame, &len);
+    if (text)
+        bus_publish(rt->bus, user_id, text, len);
+    free(text);
+}
+
+void rt_send_error(struct rt_socket *s, const char *code, const char *message, json_t *ref) {
+    json_t *frame = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message",
+                              message ? message : code);
+    if (frame && ref)
+        json_object_set(frame, "ref", ref);
+    rt_send(s, frame);
+}
+
+static json_t *id_json(int64_t id) {
+    char text[24];
+    snprintf(text, sizeof text, "%lld", (long long)id);
+    return json_string(text);
+}
+
+static json_t *string_or_null(const char *s) {
+    return s && s[0] ? json_string(s) : json_null();
+}
+
+json_t *rt_public_json(const struct rt_public *p) {
+    return json_pack("{s:o, s:o, s:o, s:o}", "id", id_json(p->id), "nickname",
+                     p->nickname[0] ? json_string(p->nickname) : json_null(), "job",
+                     string_or_null(p->job), "career", string_or_null(p->career));
+}
+
+int rt_chat_side(const struct rt_chat *c, int64_t user_id) {
+    return c->users[0] == user_id ? 0 : c->users[1] == user_id ? 1 : -1;
+}
+
+/* ACTIVE_CHAT as users[side] sees it. */
+json_t *rt_chat_json(const struct rt_chat *c, int side) {
+    char started[32];
+    api_format_time(c->started_at_ms, started, sizeof started);
+    const struct icebreaker *ice = icebreaker_pick((uint64_t)c->id);
+    const char *category = c->category >= 0 && (size_t)c->category < catalog_category_count
+                               ? catalog_categories[c->category].id
+                               : "";
+    return json_pack("{s:o, s:s, s:o, s:s, s:{s:s, s:s}, s:I, s:I}", "id", id_json(c->id),
+                     "category", category, "partner", rt_public_json(&c->info[1 - side]),
+                     "startedAt", started, "icebreaker", "ko", ice->ko, "en", ice->en, "lastSeq",
+                     (json_int_t)c->last_seq, "partnerReadSeq", (json_int_t)c->read_seq[1 - side]);
+}
+
+json_t *rt_message_json(const store_message *m) {
+    char sent[32];
+    api_format_time(m->sent_at_ms, sent, sizeof sent);
+    return json_pack("{s:o, s:o, s:I, s:o, s:s, s:s}", "id", id_json(m->id), "chatId",
+                     id_json(m->chat_id), "seq", (json_int_t)m->seq, "senderId",
+                     id_json(m->sender_id), "text", m->text, "sentAt", sent);
+}
