@@ -6,24 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/validate.h"
+#include "rt/protocol.h"
 #include "rt/rt_internal.h"
-
-static int64_t parse_id(json_t *v) {
-    const char *s = json_string_value(v);
-    if (!s || !*s || strlen(s) > 19)
-        return 0;
-    char *end;
-    long long id = strtoll(s, &end, 10);
-    return *end == '\0' && id > 0 ? (int64_t)id : 0;
-}
 
 static void chat_id_text(int64_t id, char out[24]) {
     snprintf(out, 24, "%lld", (long long)id);
 }
 
 struct rt_chat *rt_frame_chat(struct rt_socket *s, json_t *frame, json_t *ref) {
-    int64_t id = parse_id(json_object_get(frame, "chatId"));
+    int64_t id = rt_parse_id(json_object_get(frame, "chatId"));
     struct rt_chat *c = s->user->chat;
     if (!c || c->id != id || c->ended) {
         rt_send_error(s, "NOT_IN_CHAT", "You are not in this chat.", ref);
@@ -39,29 +30,6 @@ struct send_op {
     json_t *ref;
     char client_msg_id[RT_CLIENT_MSG_ID_MAX + 1];
 };
-
-/* Trims white space at both ends into out; checks 1–2000 characters, no control characters
- * but newline and tab. Returns NULL or the problem. */
-static const char *message_text(const char *text, char *out, size_t outlen) {
-    size_t len = strlen(text), start = 0;
-    while (start < len && strchr(" \t\r\n", text[start]))
-        start++;
-    while (len > start && strchr(" \t\r\n", text[len - 1]))
-        len--;
-    if (len == start)
-        return "The message is empty.";
-    if (len - start >= outlen)
-        return "The message is too long.";
-    memcpy(out, text + start, len - start);
-    out[len - start] = '\0';
-    long chars = utf8_length(out, len - start);
-    if (chars < 0 || chars > RT_TEXT_MAX_CHARS)
-        return chars < 0 ? "The message is not valid text." : "The message is too long.";
-    for (const unsigned char *p = (const unsigned char *)out; *p; p++)
-        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
-            return "The message has control characters.";
-    return NULL;
-}
 
 static void on_appended(int status, const store_message *m, void *arg) {
     struct send_op *op = arg;
@@ -94,27 +62,16 @@ static void on_appended(int status, const store_message *m, void *arg) {
     free(op);
 }
 
-static int read_client_msg_id(json_t *frame, char out[RT_CLIENT_MSG_ID_MAX + 1]) {
-    const char *id = json_string_value(json_object_get(frame, "clientMsgId"));
-    size_t len = id ? strlen(id) : 0;
-    if (len == 0 || len > RT_CLIENT_MSG_ID_MAX)
-        return -1;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)id[i] < 0x21 || (unsigned char)id[i] > 0x7e)
-            return -1;
-    memcpy(out, id, len + 1);
-    return 0;
-}
-
 void rt_handle_msg_send(struct rt_socket *s, json_t *frame, json_t *ref) {
     struct rt_chat *c = rt_frame_chat(s, frame, ref);
     if (!c)
         return;
     struct send_op *op = calloc(1, sizeof *op);
-    char text[4 * RT_TEXT_MAX_CHARS + 1];
+    char text[RT_TEXT_MAX_BYTES + 1];
     const char *raw = json_string_value(json_object_get(frame, "text"));
-    const char *why = raw ? message_text(raw, text, sizeof text) : "text is required.";
-    if (!op || read_client_msg_id(frame, op->client_msg_id) != 0 || why) {
+    const char *why = raw ? rt_message_text(raw, text, sizeof text) : "text is required.";
+    const char *cmid = json_string_value(json_object_get(frame, "clientMsgId"));
+    if (!op || rt_client_msg_id(cmid, op->client_msg_id) != 0 || why) {
         rt_send_error(s, "VALIDATION_FAILED", why ? why : "clientMsgId: 1–64 visible characters.",
                       ref);
         free(op);
@@ -205,7 +162,7 @@ static void on_synced(int status, const store_message *msgs, size_t count, void 
 }
 
 void rt_handle_chat_sync(struct rt_socket *s, json_t *frame, json_t *ref) {
-    int64_t id = parse_id(json_object_get(frame, "chatId"));
+    int64_t id = rt_parse_id(json_object_get(frame, "chatId"));
     json_t *after = json_object_get(frame, "afterSeq");
     int64_t after_seq = after ? (int64_t)json_integer_value(after) : 0;
     if (!id || (after && !json_is_integer(after)) || after_seq < 0) {

@@ -14,6 +14,7 @@
 #include "bus/bus.h"
 #include "net/ws.h"
 #include "rt/icebreakers.h"
+#include "rt/protocol.h"
 #include "util/imap.h"
 
 #define RT_RECONNECT_WINDOW_MS 30000 /* SPEC §4 chat rule 2: absence that ends a chat */
@@ -52,8 +53,7 @@ struct rt_socket {
     int refs;                      /* store callbacks in flight that will use this socket */
     int gone;                      /* the WebSocket is closed */
     int authenticating;
-    double tokens; /* rate limit: token bucket */
-    uint64_t tokens_at_ms;
+    struct rt_bucket rate; /* frames per second */
     uint64_t last_rate_error_ms;
 };
 

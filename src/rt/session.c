@@ -216,19 +216,14 @@ static void dispatch(struct rt_socket *s, json_t *frame) {
     rt_send_error(s, "UNKNOWN_TYPE", "This frame type is not known.", ref);
 }
 
-/* Token bucket: 1 token a frame, refilled at RT_RATE_PER_SECOND up to RT_RATE_BURST. Frames
- * without a token are refused; a client that keeps going to a deficit of a whole burst is cut. */
+/* Refuses frames over the rate (one RATE_LIMITED error a second at most); cuts a flood. */
 static int rate_allows(struct rt_socket *s) {
     uint64_t now = ws_now(s->ws);
-    s->tokens += (double)(now - s->tokens_at_ms) * RT_RATE_PER_SECOND / 1000.0;
-    if (s->tokens > RT_RATE_BURST)
-        s->tokens = RT_RATE_BURST;
-    s->tokens_at_ms = now;
-    s->tokens -= 1.0;
-    if (s->tokens >= 0)
+    enum rt_rate r = rt_bucket_take(&s->rate, now);
+    if (r == RT_RATE_OK)
         return 1;
     metrics_limit_hit(LIMIT_WS_RATE);
-    if (s->tokens <= -RT_RATE_BURST) {
+    if (r == RT_RATE_CUT) {
         ws_close(s->ws, CLOSE_POLICY, "rate limit");
     } else if (now >= s->last_rate_error_ms + RT_RATE_ERROR_INTERVAL_MS) {
         s->last_rate_error_ms = now;
@@ -295,13 +290,12 @@ static void handle_ws(http_request *req, void *ctx) {
         return;
     }
     s->rt = app->rt;
-    s->tokens = RT_RATE_BURST;
     s->ws = ws_accept(req, &socket_handlers, s);
     if (!s->ws) {
         free(s);
         return;
     }
-    s->tokens_at_ms = ws_now(s->ws);
+    rt_bucket_init(&s->rate, ws_now(s->ws));
     ws_set_deadline(s->ws, ws_now(s->ws) + RT_AUTH_TIMEOUT_MS);
 }
 
