@@ -5,14 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-bin=${CONVO_BIN:-build/convo}
-data=$(mktemp -d)
-out=$(mktemp)
-CONVO_LISTEN=127.0.0.1:0 CONVO_DATA_DIR="$data" CONVO_LOG=warn "$bin" >"$out" &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data" "$out"' EXIT
-for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.05; done
-url=$(sed -n 's/^listening on //p' "$out")
+. bench/lib.sh
+start_server
 session=$(curl -s -i -X POST "$url/api/v1/auth/signup" -H 'Content-Type: application/json' \
   -d '{"email":"bench@example.com","password":"bench-password-1","nickname":"bench"}')
 token=$(printf '%s' "$session" | sed -n 's/.*"accessToken":"\([^"]*\)".*/\1/p')

@@ -5,14 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-bin=${CONVO_BIN:-build/convo}
-data=$(mktemp -d)
-out=$(mktemp)
-CONVO_LISTEN=127.0.0.1:0 CONVO_DATA_DIR="$data" CONVO_LOG=warn "$bin" >"$out" &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data" "$out"' EXIT
-for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.05; done
-url=$(sed -n 's/^listening on //p' "$out")
+. bench/lib.sh
+start_server
 echo "server: $url (pid $pid), $(nproc) cores, wrk -t2 -c64 -d${secs}s"
 for path in /healthz /style.css; do
   echo "== GET $path"
@@ -20,4 +14,4 @@ for path in /healthz /style.css; do
 done
 echo "== server RSS after load: $(awk '/VmRSS/{print $2 " KiB"}' /proc/$pid/status)"
 echo "== cold start and idle RSS (20 runs)"
-CONVO_BIN="$bin" node bench/startup.js 20
+CONVO_BIN="$bench_bin" node bench/startup.js 20

@@ -250,7 +250,10 @@ static void on_blocked(int status, void *arg) {
 }
 
 static void on_unblocked(int status, void *arg) {
-    finish_status(arg, status, 204);
+    struct chats_op *op = arg;
+    if (status == STORE_OK)
+        rt_on_unblock(op->app, op->claims.sub, op->target);
+    finish_status(op, status, 204);
 }
 
 static void handle_block(http_request *req, void *ctx) {

@@ -76,7 +76,12 @@ void rt_on_block(struct app *app, int64_t blocker, int64_t blocked) {
     struct rt_user *u = rt_user_get(rt, blocker);
     if (!u)
         return;
-    int64_t *grown = realloc(u->blocked, (u->blocked_count + 1) * sizeof *grown);
+    size_t i = 0;
+    while (i < u->blocked_count && u->blocked[i] != blocked)
+        i++;
+    int64_t *grown = i < u->blocked_count
+                         ? NULL
+                         : realloc(u->blocked, (u->blocked_count + 1) * sizeof *grown);
     if (grown) {
         grown[u->blocked_count++] = blocked;
         u->blocked = grown;
@@ -84,6 +89,16 @@ void rt_on_block(struct app *app, int64_t blocker, int64_t blocked) {
     struct rt_chat *c = u->chat;
     if (c && rt_chat_side(c, blocked) >= 0)
         rt_chat_end(rt, c, blocker, "blocked", "partner_left");
+}
+
+void rt_on_unblock(struct app *app, int64_t blocker, int64_t blocked) {
+    struct rt_user *u = rt_user_get(app->rt, blocker);
+    for (size_t i = 0; u && i < u->blocked_count; i++) {
+        if (u->blocked[i] == blocked) {
+            u->blocked[i] = u->blocked[--u->blocked_count];
+            return; /* the queue learns it at the user's next match.start */
+        }
+    }
 }
 
 void rt_on_report(struct app *app, int64_t reporter, int64_t chat_id) {

@@ -18,6 +18,8 @@ int rt_start(struct app *app);
 /* blocker blocked blocked: never matched again; their active chat together ends
  * ("blocked" for the blocker, "partner_left" for the other). */
 void rt_on_block(struct app *app, int64_t blocker, int64_t blocked);
+/* blocker lifted a block: from their next match.start on, the two may meet again. */
+void rt_on_unblock(struct app *app, int64_t blocker, int64_t blocked);
 /* reporter reported the partner of chat_id: the chat ends ("reported" / "partner_left"). */
 void rt_on_report(struct app *app, int64_t reporter, int64_t chat_id);
 /* user was banned: out of the queue, their chat ends, every socket closes 4403. */
