@@ -19,7 +19,7 @@ unit_total=${unit_total:-0}
 unit_failed=${unit_failed:-1}
 
 echo "== end-to-end tests (node --test, ASan+UBSan build)"
-CONVO_BIN="$PWD/build-asan/convo" node --test --test-reporter=tap tests/e2e/ 2>&1 | tee "$logs/e2e"
+CONVO_BIN="$PWD/build-asan/convo" node --test --test-concurrency=6 --test-reporter=tap tests/e2e/ 2>&1 | tee "$logs/e2e"
 e2e_rc=${PIPESTATUS[0]}
 e2e_pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/e2e" | tail -1)
 e2e_fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$logs/e2e" | tail -1)

@@ -36,6 +36,8 @@
 #define LOGIN_FAILS_WINDOW_MS    (15 * 60 * 1000) /* … in 15 minutes */
 #define LOGIN_ATTEMPTS_PER_IP    30               /* log-in attempts from one address … */
 #define LOGIN_ATTEMPTS_WINDOW_MS (60 * 1000)      /* … in one minute */
+#define SIGNUPS_PER_IP           30               /* sign-ups from one address … */
+#define SIGNUPS_WINDOW_MS        (10 * 60 * 1000) /* … in ten minutes */
 #define LOGIN_LIMITER_KEYS       65536            /* keys each limiter remembers (LRU beyond) */
 
 /* Process (main.c) */

@@ -23,6 +23,7 @@ struct process {
     struct app app;
     uv_signal_t sigterm, sigint;
     uv_timer_t deadline;
+    int watching; /* the signal handles and the deadline timer are open */
     int stopping;
 };
 
@@ -30,12 +31,12 @@ static void on_handle_closed(uv_handle_t *h) {
     (void)h;
 }
 
+static void unwatch_signals(struct process *p);
+
 static void on_store_closed(int status, void *arg) {
     struct process *p = arg;
     (void)status;
-    uv_close((uv_handle_t *)&p->sigterm, on_handle_closed);
-    uv_close((uv_handle_t *)&p->sigint, on_handle_closed);
-    uv_close((uv_handle_t *)&p->deadline, on_handle_closed);
+    unwatch_signals(p);
     log_info("stopped");
 }
 
@@ -57,6 +58,8 @@ static void on_deadline(uv_timer_t *t) {
 
 static void on_signal(uv_signal_t *h, int signum) {
     struct process *p = h->data;
+    if (!p->app.server) /* start-up is failing anyway */
+        return;
     if (p->stopping) {
         http_server_force_close(p->app.server);
         return;
@@ -89,13 +92,24 @@ static int start_http(struct process *p) {
     return 0;
 }
 
-static void watch_signals(struct process *p) {
+static void unwatch_signals(struct process *p) {
+    if (!p->watching)
+        return;
+    p->watching = 0;
+    uv_close((uv_handle_t *)&p->sigterm, on_handle_closed);
+    uv_close((uv_handle_t *)&p->sigint, on_handle_closed);
+    uv_close((uv_handle_t *)&p->deadline, on_handle_closed);
+}
+
+static int watch_signals(struct process *p) {
+    p->watching = 1;
     uv_signal_init(p->app.loop, &p->sigterm);
     uv_signal_init(p->app.loop, &p->sigint);
     uv_timer_init(p->app.loop, &p->deadline);
     p->sigterm.data = p->sigint.data = p->deadline.data = p;
     uv_signal_start(&p->sigterm, on_signal, SIGTERM);
     uv_signal_start(&p->sigint, on_signal, SIGINT);
+    return 0;
 }
 
 static int load_config(struct config *cfg, int argc, char **argv, int *exit_code) {
@@ -189,13 +203,16 @@ int main(int argc, char **argv) {
     p.app.loop = uv_default_loop();
     p.app.started_at_ms = uv_hrtime() / 1000000;
     p.app.router = router_new(static_serve, NULL);
-    if (!p.app.router || register_routes(&p.app) != 0 || open_store(&p) != 0 || start_rt(&p) != 0 ||
-        start_http(&p) != 0) {
+    /* Signals are watched before the listening line is printed: a SIGTERM sent the moment it
+     * appears must already stop the server in order. */
+    int started = p.app.router && register_routes(&p.app) == 0 && open_store(&p) == 0 &&
+                  start_rt(&p) == 0 && watch_signals(&p) == 0;
+    if (!started || start_http(&p) != 0) {
+        unwatch_signals(&p);
         stop_after_failed_start(&p);
         release(&p);
         return 1;
     }
-    watch_signals(&p);
     uv_run(p.app.loop, UV_RUN_DEFAULT);
     release(&p);
     return 0;

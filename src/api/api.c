@@ -6,7 +6,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+
 #include "net/http_reply.h"
+#include "util/metrics.h"
 
 int64_t api_now_ms(void) {
     struct timespec ts;
@@ -30,8 +33,8 @@ int api_authenticate(http_request *req, struct app *app, struct jwt_claims *clai
         return -1;
     }
     const struct config *cfg = app->cfg;
-    int rc = jwt_verify((const unsigned char *)cfg->jwt_secret, cfg->jwt_secret_len, v + 7,
-                        len - 7, api_now_s(), claims);
+    int rc = jwt_verify((const unsigned char *)cfg->jwt_secret, cfg->jwt_secret_len, v + 7, len - 7,
+                        api_now_s(), claims);
     if (rc == JWT_OK)
         return 0;
     http_reply_error(req, rc == JWT_EXPIRED ? ERR_TOKEN_EXPIRED : ERR_TOKEN_INVALID, NULL);
@@ -92,24 +95,39 @@ int api_reply_if_invalid(http_request *req, json_t *fields) {
     return -1;
 }
 
+void api_reply_busy(http_request *req) {
+    metrics_limit_hit(LIMIT_PASSWORD_QUEUE);
+    http_reply_error_full(req, ERR_UNAVAILABLE, "Too many password checks at once; try again.",
+                          NULL, 1, NULL);
+}
+
 void api_reply_store_error(http_request *req, int store_status) {
     if (store_status == STORE_ERR_UNAVAILABLE || store_status == STORE_ERR_CLOSED)
-        http_reply_error_full(req, ERR_UNAVAILABLE, "The database is busy or unreachable.", NULL,
-                              2, NULL);
+        http_reply_error_full(req, ERR_UNAVAILABLE, "The database is busy or unreachable.", NULL, 2,
+                              NULL);
     else
         http_reply_error(req, ERR_INTERNAL, NULL);
 }
 
 static int is_loopback(const char *ip) {
-    return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
+    return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
+           strncmp(ip, "::ffff:127.", 11) == 0;
+}
+
+static int is_ip_address(const char *s) {
+    unsigned char addr[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
 }
 
 void api_client_ip(const http_request *req, char out[API_CLIENT_IP_MAX]) {
     http_request_peer_ip(req, out, API_CLIENT_IP_MAX);
     size_t len = 0;
     const char *real = http_request_header(req, "x-real-ip", &len);
-    if (real && len > 0 && len < API_CLIENT_IP_MAX && is_loopback(out)) {
-        memcpy(out, real, len);
-        out[len] = '\0';
-    }
+    char forwarded[API_CLIENT_IP_MAX];
+    if (!real || len == 0 || len >= API_CLIENT_IP_MAX || !is_loopback(out))
+        return;
+    memcpy(forwarded, real, len);
+    forwarded[len] = '\0';
+    if (is_ip_address(forwarded))
+        memcpy(out, forwarded, len + 1);
 }

@@ -36,10 +36,17 @@ const char *api_body_string(json_t *body, const char *key, int required, json_t 
  * fields either way). Returns 0 when fields is empty. */
 int api_reply_if_invalid(http_request *req, json_t *fields);
 
+/* "Cache-Control: no-store": for answers that carry tokens or personal data. */
+#define API_NO_STORE "Cache-Control: no-store\r\n"
+
+/* 503 UNAVAILABLE (Retry-After: 1) when the password hashing queue is full; counted. */
+void api_reply_busy(http_request *req);
+
 /* Answers the error that a failed store call means (UNAVAILABLE with Retry-After, INTERNAL). */
 void api_reply_store_error(http_request *req, int store_status);
 
-/* The client's address: the peer, or X-Real-IP when the peer is a proxy on loopback. */
+/* The client's address: the peer, or X-Real-IP when the peer is on loopback (a local proxy such
+ * as nginx, which must set the header) and the header is a valid IPv4/IPv6 address. */
 void api_client_ip(const http_request *req, char out[API_CLIENT_IP_MAX]);
 
 /* Unix seconds / milliseconds, wall clock. */

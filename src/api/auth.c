@@ -18,10 +18,12 @@
 #include "limits.h"
 #include "net/http_reply.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 struct api_auth {
-    ratelimit *fails_by_email; /* failed log-ins per email */
-    ratelimit *tries_by_ip;    /* log-in attempts per client address */
+    ratelimit *guesses_by_email; /* password attempts per account, reset by a success */
+    ratelimit *tries_by_ip;      /* log-in attempts per client address */
+    ratelimit *signups_by_ip;    /* sign-ups per client address */
 };
 
 struct auth_op {
@@ -40,6 +42,8 @@ struct auth_op {
     char token[REFRESH_TOKEN_LEN + 1]; /* the new refresh token, for the cookie */
     int status;                        /* 200 or 201 for the session answer */
 };
+
+static int address_limited(http_request *req, struct app *app, ratelimit *rl);
 
 static struct auth_op *op_new(http_request *req, struct app *app) {
     struct auth_op *op = calloc(1, sizeof *op);
@@ -99,8 +103,8 @@ static void reply_banned(struct auth_op *op) {
 /* {"accessToken","tokenType","expiresIn","user"} + the rotated cookie; frees op. */
 static void reply_session(struct auth_op *op) {
     const struct config *cfg = op->app->cfg;
-    char *jwt = jwt_sign((const unsigned char *)cfg->jwt_secret, cfg->jwt_secret_len,
-                         op->user_id, op->role, op->family, api_now_s());
+    char *jwt = jwt_sign((const unsigned char *)cfg->jwt_secret, cfg->jwt_secret_len, op->user_id,
+                         op->role, op->family, api_now_s());
     if (!jwt || !op->user) {
         free(jwt);
         http_reply_error(op->req, ERR_INTERNAL, NULL);
@@ -110,8 +114,9 @@ static void reply_session(struct auth_op *op) {
     json_t *body = json_pack("{s:s, s:s, s:i, s:O}", "accessToken", jwt, "tokenType", "Bearer",
                              "expiresIn", JWT_ACCESS_TTL_S, "user", op->user);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    char cookie[256];
+    char cookie[320];
     refresh_cookie_header(cookie, sizeof cookie, op->token, cookie_secure(op));
+    strcat(cookie, API_NO_STORE); /* the body carries a token */
     if (text)
         http_reply(op->req, op->status, "application/json; charset=utf-8", text, strlen(text),
                    cookie);
@@ -197,8 +202,7 @@ static void on_signup_lookup(int status, const store_user *u, void *arg) {
         return;
     }
     if (password_hash_async(op->app->loop, op->password, on_signup_hashed, op) != 0) {
-        http_reply_error_full(op->req, ERR_UNAVAILABLE, "Too many sign-ins at once; try again.",
-                              NULL, 1, NULL);
+        api_reply_busy(op->req);
         op_free(op);
     }
 }
@@ -232,7 +236,8 @@ static void handle_signup(http_request *req, void *ctx) {
     if (!op)
         return;
     op->status = 201;
-    if (signup_read_body(op, req->json) != 0) {
+    if (signup_read_body(op, req->json) != 0 ||
+        address_limited(req, op->app, op->app->auth->signups_by_ip)) {
         op_free(op);
         return;
     }
@@ -241,32 +246,74 @@ static void handle_signup(http_request *req, void *ctx) {
         on_signup_lookup(rc, NULL, op);
 }
 
-/* ---- log-in ---- */
+/* ---- password guesses: one limit per account for log-in, password change and deletion ---- */
 
-static char *email_key(const char *email, char *out, size_t outlen) {
+static void email_key(const char *email, char out[STORE_EMAIL_MAX + 1]) {
     size_t i = 0;
-    for (; email[i] && i + 1 < outlen; i++)
+    for (; email[i] && i < STORE_EMAIL_MAX; i++)
         out[i] = (email[i] >= 'A' && email[i] <= 'Z') ? (char)(email[i] - 'A' + 'a') : email[i];
     out[i] = '\0';
-    return out;
 }
 
-static void on_login_verified(int match, void *arg) {
-    struct auth_op *op = arg;
-    struct api_auth *auth = op->app->auth;
+static uint64_t retry_after_s(uint64_t wait_ms) {
+    return (wait_ms + 999) / 1000;
+}
+
+int api_auth_guess_start(struct app *app, http_request *req, const char *email) {
     char key[STORE_EMAIL_MAX + 1];
-    email_key(op->email, key, sizeof key);
-    if (!match) {
-        ratelimit_hit(auth->fails_by_email, key, strlen(key), uv_now(op->app->loop));
-        http_reply_error(op->req, ERR_INVALID_CREDENTIALS, NULL);
-        op_free(op);
-        return;
+    uint64_t now = uv_now(app->loop);
+    email_key(email, key);
+    uint64_t wait = ratelimit_check(app->auth->guesses_by_email, key, strlen(key), now);
+    if (wait > 0) {
+        metrics_limit_hit(LIMIT_LOGIN_RATE);
+        log_warn("password guesses limited for an account");
+        http_reply_error_full(req, ERR_RATE_LIMITED, "Too many password attempts; try later.", NULL,
+                              (int)retry_after_s(wait), NULL);
+        return -1;
     }
-    if (op->banned_until_ms > api_now_ms()) {
+    ratelimit_hit(app->auth->guesses_by_email, key, strlen(key), now);
+    return 0;
+}
+
+void api_auth_guess_succeeded(struct app *app, const char *email) {
+    char key[STORE_EMAIL_MAX + 1];
+    email_key(email, key);
+    ratelimit_reset(app->auth->guesses_by_email, key, strlen(key));
+}
+
+/* Answers 429 when the client's address is over one of its limits; else counts the attempt. */
+static int address_limited(http_request *req, struct app *app, ratelimit *rl) {
+    char ip[API_CLIENT_IP_MAX];
+    uint64_t now = uv_now(app->loop);
+    api_client_ip(req, ip);
+    uint64_t wait = ratelimit_check(rl, ip, strlen(ip), now);
+    if (wait > 0) {
+        metrics_limit_hit(LIMIT_LOGIN_RATE);
+        http_reply_error_full(req, ERR_RATE_LIMITED, "Too many attempts from here; try later.",
+                              NULL, (int)retry_after_s(wait), NULL);
+        return 1;
+    }
+    ratelimit_hit(rl, ip, strlen(ip), now);
+    return 0;
+}
+
+/* ---- log-in ---- */
+
+static void on_login_verified(int result, void *arg) {
+    struct auth_op *op = arg;
+    if (result == PASSWORD_ERROR) {
+        api_reply_busy(op->req);
+    } else if (!result) {
+        http_reply_error(op->req, ERR_INVALID_CREDENTIALS, NULL);
+    } else if (op->banned_until_ms > api_now_ms()) {
         reply_banned(op);
         return;
+    } else {
+        api_auth_guess_succeeded(op->app, op->email);
+        start_session(op);
+        return;
     }
-    start_session(op);
+    op_free(op);
 }
 
 static void on_login_lookup(int status, const store_user *u, void *arg) {
@@ -280,28 +327,31 @@ static void on_login_lookup(int status, const store_user *u, void *arg) {
         op_take_user(op, u);
     const char *hash = op->has_stored_hash ? op->stored_hash : NULL;
     if (password_verify_async(op->app->loop, hash, op->password, on_login_verified, op) != 0) {
-        http_reply_error_full(op->req, ERR_UNAVAILABLE, "Too many sign-ins at once; try again.",
-                              NULL, 1, NULL);
+        api_reply_busy(op->req);
         op_free(op);
     }
 }
 
-/* Answers 429 when the address or the email is over its limit; else counts the attempt. */
-static int login_rate_limited(struct auth_op *op) {
-    struct api_auth *auth = op->app->auth;
-    char ip[API_CLIENT_IP_MAX], key[STORE_EMAIL_MAX + 1];
-    uint64_t now = uv_now(op->app->loop);
-    api_client_ip(op->req, ip);
-    email_key(op->email, key, sizeof key);
-    uint64_t wait_ip = ratelimit_check(auth->tries_by_ip, ip, strlen(ip), now);
-    uint64_t wait_email = ratelimit_check(auth->fails_by_email, key, strlen(key), now);
-    uint64_t wait = wait_ip > wait_email ? wait_ip : wait_email;
-    if (wait > 0) {
-        http_reply_error_full(op->req, ERR_RATE_LIMITED, "Too many log-in attempts; try later.",
-                              NULL, (int)((wait + 999) / 1000), NULL);
-        return 1;
+/* Reads {email, password} into op, or answers 422 (every missing or bad field). */
+static int login_read_body(struct auth_op *op, json_t *body) {
+    json_t *fields = json_object();
+    const char *email = api_body_string(body, "email", 1, fields);
+    const char *password = api_body_string(body, "password", 1, fields);
+    if (email && !email[0])
+        json_object_set_new(fields, "email", json_string("REQUIRED"));
+    else if (email && strlen(email) > STORE_EMAIL_MAX)
+        json_object_set_new(fields, "email", json_string("INVALID"));
+    if (password && !password[0])
+        json_object_set_new(fields, "password", json_string("REQUIRED"));
+    else if (password && strlen(password) > 4 * PASSWORD_MAX_CHARS)
+        json_object_set_new(fields, "password", json_string("INVALID"));
+    if (api_reply_if_invalid(op->req, fields) != 0)
+        return -1;
+    snprintf(op->email, sizeof op->email, "%s", email);
+    if (!(op->password = strdup(password))) {
+        http_reply_error(op->req, ERR_INTERNAL, NULL);
+        return -1;
     }
-    ratelimit_hit(auth->tries_by_ip, ip, strlen(ip), now);
     return 0;
 }
 
@@ -309,21 +359,9 @@ static void handle_login(http_request *req, void *ctx) {
     struct auth_op *op = op_new(req, ctx);
     if (!op)
         return;
-    json_t *fields = json_object();
-    const char *email = api_body_string(req->json, "email", 1, fields);
-    const char *password = api_body_string(req->json, "password", 1, fields);
-    if (email && strlen(email) > STORE_EMAIL_MAX)
-        json_object_set_new(fields, "email", json_string("INVALID"));
-    if (password && strlen(password) > 4 * PASSWORD_MAX_CHARS)
-        json_object_set_new(fields, "password", json_string("INVALID"));
-    if (api_reply_if_invalid(req, fields) != 0) {
-        op_free(op);
-        return;
-    }
-    snprintf(op->email, sizeof op->email, "%s", email);
-    if (login_rate_limited(op) || !(op->password = strdup(password))) {
-        if (!op->password && !req->replied)
-            http_reply_error(req, ERR_INTERNAL, NULL);
+    if (login_read_body(op, req->json) != 0 ||
+        address_limited(req, op->app, op->app->auth->tries_by_ip) ||
+        api_auth_guess_start(op->app, req, op->email) != 0) {
         op_free(op);
         return;
     }
@@ -353,7 +391,9 @@ static int read_cookie_token(http_request *req, char token[REFRESH_TOKEN_LEN + 1
 static void on_rotated(int status, const store_refresh_result *r, void *arg) {
     struct auth_op *op = arg;
     if (status == STORE_ERR_REFRESH_REUSED) {
-        log_warn("refresh token reused; family revoked");
+        char user_id[24];
+        snprintf(user_id, sizeof user_id, "%lld", r ? (long long)r->user.id : 0LL);
+        log_warn("refresh token reused; family revoked", "userId", user_id);
         reply_error_clearing_cookie(op, ERR_REFRESH_REUSED, NULL);
         return;
     }
@@ -454,12 +494,13 @@ int api_auth_register(struct app *app) {
     struct api_auth *auth = calloc(1, sizeof *auth);
     if (!auth)
         return -1;
-    auth->fails_by_email =
+    auth->guesses_by_email =
         ratelimit_new(LOGIN_LIMITER_KEYS, LOGIN_FAILS_PER_EMAIL, LOGIN_FAILS_WINDOW_MS);
     auth->tries_by_ip =
         ratelimit_new(LOGIN_LIMITER_KEYS, LOGIN_ATTEMPTS_PER_IP, LOGIN_ATTEMPTS_WINDOW_MS);
+    auth->signups_by_ip = ratelimit_new(LOGIN_LIMITER_KEYS, SIGNUPS_PER_IP, SIGNUPS_WINDOW_MS);
     app->auth = auth;
-    if (!auth->fails_by_email || !auth->tries_by_ip)
+    if (!auth->guesses_by_email || !auth->tries_by_ip || !auth->signups_by_ip)
         return -1;
     uint64_t post = ROUTE_METHOD(HTTP_POST), get = ROUTE_METHOD(HTTP_GET);
     router *r = app->router;
@@ -476,8 +517,9 @@ void api_auth_free(struct app *app) {
     struct api_auth *auth = app->auth;
     if (!auth)
         return;
-    ratelimit_free(auth->fails_by_email);
+    ratelimit_free(auth->guesses_by_email);
     ratelimit_free(auth->tries_by_ip);
+    ratelimit_free(auth->signups_by_ip);
     free(auth);
     app->auth = NULL;
 }

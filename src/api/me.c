@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/auth.h"
 #include "auth/password.h"
 #include "auth/refresh.h"
 #include "auth/validate.h"
@@ -20,9 +21,11 @@ struct me_op {
     http_request *req;
     struct app *app;
     struct jwt_claims claims;
-    char *current_password; /* owned, wiped */
-    char *new_password;     /* owned, wiped */
-    char stored_hash[PASSWORD_HASH_MAX];
+    char *current_password;          /* owned, wiped */
+    char *new_password;              /* owned, wiped */
+    char email[STORE_EMAIL_MAX + 1]; /* the account's, for the password-guess limit */
+    const char *password_field;      /* the body field the checked password came in */
+    void (*on_password_ok)(struct me_op *op);
 };
 
 static struct me_op *op_new(http_request *req, struct app *app) {
@@ -63,6 +66,22 @@ static void reply_user_gone(struct me_op *op, int status) {
     op_free(op);
 }
 
+/* A banned account keeps a valid access token for up to 15 minutes: refuse it here too. */
+static int reply_if_banned(struct me_op *op, const store_user *u) {
+    if (u->banned_until_ms <= api_now_ms())
+        return 0;
+    char until[32], msg[96];
+    api_format_time(u->banned_until_ms, until, sizeof until);
+    snprintf(msg, sizeof msg, "This account is banned until %s.", until);
+    http_reply_error(op->req, ERR_BANNED, msg);
+    op_free(op);
+    return 1;
+}
+
+static void user_id_text(const struct me_op *op, char out[24]) {
+    snprintf(out, 24, "%lld", (long long)op->claims.sub);
+}
+
 /* ---- GET / PATCH ---- */
 
 static void on_user_for_reply(int status, const store_user *u, void *arg) {
@@ -71,7 +90,17 @@ static void on_user_for_reply(int status, const store_user *u, void *arg) {
         reply_user_gone(op, status);
         return;
     }
-    http_reply_json(op->req, 200, api_user_json(op->app, u));
+    if (reply_if_banned(op, u))
+        return;
+    json_t *user = api_user_json(op->app, u);
+    char *text = user ? json_dumps(user, JSON_COMPACT) : NULL;
+    json_decref(user);
+    if (text)
+        http_reply(op->req, 200, "application/json; charset=utf-8", text, strlen(text),
+                   API_NO_STORE);
+    else
+        http_reply_error(op->req, ERR_INTERNAL, NULL);
+    free(text);
     op_free(op);
 }
 
@@ -120,34 +149,86 @@ static int read_profile_update(http_request *req, struct store_profile_update *u
     return api_reply_if_invalid(req, fields);
 }
 
+struct patch_op {
+    struct me_op *op;
+    struct store_profile_update update;
+    char nickname[STORE_NICKNAME_MAX + 1];
+    json_t *body; /* keeps the update's strings alive */
+};
+
+static void on_user_for_patch(int status, const store_user *u, void *arg) {
+    struct patch_op *p = arg;
+    struct me_op *op = p->op;
+    if (status != STORE_OK)
+        reply_user_gone(op, status);
+    else if (!reply_if_banned(op, u) &&
+             (status = store_user_update_profile(op->app->store, op->claims.sub, &p->update,
+                                                 on_user_for_reply, op)) != 0)
+        on_user_for_reply(status, NULL, op);
+    json_decref(p->body);
+    free(p);
+}
+
 static void handle_patch_me(http_request *req, void *ctx) {
     struct me_op *op = op_new(req, ctx);
     if (!op)
         return;
-    struct store_profile_update u = {0};
-    char nickname[STORE_NICKNAME_MAX + 1];
-    if (read_profile_update(req, &u, nickname) != 0) {
+    struct patch_op *p = calloc(1, sizeof *p);
+    if (!p || read_profile_update(req, &p->update, p->nickname) != 0) {
+        if (!p)
+            http_reply_error(req, ERR_INTERNAL, NULL);
+        free(p);
         op_free(op);
         return;
     }
-    int rc = store_user_update_profile(op->app->store, op->claims.sub, &u, on_user_for_reply, op);
+    p->op = op;
+    p->body = json_incref(req->json);
+    int rc = store_user_by_id(op->app->store, op->claims.sub, on_user_for_patch, p);
     if (rc != 0)
-        on_user_for_reply(rc, NULL, op);
+        on_user_for_patch(rc, NULL, p);
 }
 
-/* ---- shared: check the current password against the stored hash ---- */
+/* ---- shared: check a password the user typed against the stored hash ---- */
 
-static void reply_password_incorrect(struct me_op *op, const char *field) {
-    json_t *fields = json_pack("{s:s}", field, "INCORRECT");
-    http_reply_error_full(op->req, ERR_VALIDATION_FAILED, "The password is not correct.", fields, 0,
-                          NULL);
+static void reply_password_problem(struct me_op *op, const char *code, const char *message) {
+    http_reply_error_full(op->req, ERR_VALIDATION_FAILED, message,
+                          json_pack("{s:s}", op->password_field, code), 0, NULL);
     op_free(op);
 }
 
-static void reply_busy(struct me_op *op) {
-    http_reply_error_full(op->req, ERR_UNAVAILABLE, "Too many password checks at once; try again.",
-                          NULL, 1, NULL);
-    op_free(op);
+static void on_password_checked(int result, void *arg) {
+    struct me_op *op = arg;
+    if (result == PASSWORD_ERROR) {
+        api_reply_busy(op->req);
+        op_free(op);
+    } else if (!result) {
+        reply_password_problem(op, "INCORRECT", "The password is not correct.");
+    } else {
+        api_auth_guess_succeeded(op->app, op->email);
+        op->on_password_ok(op);
+    }
+}
+
+/* Checks op->current_password against u's hash, under the account's password-guess limit;
+ * on a match calls then(op), else answers. */
+static void check_password(struct me_op *op, const store_user *u, const char *field,
+                           void (*then)(struct me_op *op)) {
+    op->password_field = field;
+    op->on_password_ok = then;
+    snprintf(op->email, sizeof op->email, "%s", u->email);
+    if (!op->current_password) {
+        reply_password_problem(op, "REQUIRED", NULL);
+        return;
+    }
+    if (api_auth_guess_start(op->app, op->req, op->email) != 0) {
+        op_free(op);
+        return;
+    }
+    if (password_verify_async(op->app->loop, u->password_hash, op->current_password,
+                              on_password_checked, op) != 0) {
+        api_reply_busy(op->req);
+        op_free(op);
+    }
 }
 
 /* ---- POST /me/password ---- */
@@ -158,7 +239,9 @@ static void on_password_saved(int status, void *arg) {
         reply_user_gone(op, status);
         return;
     }
-    log_info("password changed; other sessions revoked");
+    char user_id[24];
+    user_id_text(op, user_id);
+    log_info("password changed; other sessions revoked", "userId", user_id);
     http_reply_no_content(op->req);
     op_free(op);
 }
@@ -177,14 +260,11 @@ static void on_new_password_hashed(const char *hash, void *arg) {
         on_password_saved(rc, op);
 }
 
-static void on_current_password_checked(int match, void *arg) {
-    struct me_op *op = arg;
-    if (!match) {
-        reply_password_incorrect(op, "currentPassword");
-        return;
+static void hash_new_password(struct me_op *op) {
+    if (password_hash_async(op->app->loop, op->new_password, on_new_password_hashed, op) != 0) {
+        api_reply_busy(op->req);
+        op_free(op);
     }
-    if (password_hash_async(op->app->loop, op->new_password, on_new_password_hashed, op) != 0)
-        reply_busy(op);
 }
 
 static void on_user_for_password(int status, const store_user *u, void *arg) {
@@ -193,10 +273,13 @@ static void on_user_for_password(int status, const store_user *u, void *arg) {
         reply_user_gone(op, status);
         return;
     }
-    const char *hash = u->password_hash;
-    if (password_verify_async(op->app->loop, hash, op->current_password,
-                              on_current_password_checked, op) != 0)
-        reply_busy(op);
+    if (reply_if_banned(op, u))
+        return;
+    op->password_field = "currentPassword";
+    if (!u->password_hash) /* a Google-only account has no password to change */
+        reply_password_problem(op, "NOT_SET", "This account has no password.");
+    else
+        check_password(op, u, "currentPassword", hash_new_password);
 }
 
 static int read_password_change(struct me_op *op) {
@@ -238,9 +321,10 @@ static void on_deleted(int status, void *arg) {
         reply_user_gone(op, status);
         return;
     }
-    char cookie[256];
+    char cookie[256], user_id[24];
     refresh_cookie_header(cookie, sizeof cookie, NULL, op->app->cfg->cookie_secure);
-    log_info("account deleted");
+    user_id_text(op, user_id);
+    log_info("account deleted", "userId", user_id);
     http_reply(op->req, 204, NULL, NULL, 0, cookie);
     op_free(op);
 }
@@ -251,33 +335,18 @@ static void delete_account(struct me_op *op) {
         on_deleted(rc, op);
 }
 
-static void on_delete_password_checked(int match, void *arg) {
-    struct me_op *op = arg;
-    if (match)
-        delete_account(op);
-    else
-        reply_password_incorrect(op, "password");
-}
-
 static void on_user_for_delete(int status, const store_user *u, void *arg) {
     struct me_op *op = arg;
     if (status != STORE_OK) {
         reply_user_gone(op, status);
         return;
     }
-    if (!u->password_hash) { /* Google-only account: the signed-in session is enough */
+    if (reply_if_banned(op, u))
+        return;
+    if (!u->password_hash) /* Google-only account: the signed-in session is enough */
         delete_account(op);
-        return;
-    }
-    if (!op->current_password) {
-        http_reply_error_full(op->req, ERR_VALIDATION_FAILED, NULL,
-                              json_pack("{s:s}", "password", "REQUIRED"), 0, NULL);
-        op_free(op);
-        return;
-    }
-    if (password_verify_async(op->app->loop, u->password_hash, op->current_password,
-                              on_delete_password_checked, op) != 0)
-        reply_busy(op);
+    else
+        check_password(op, u, "password", delete_account);
 }
 
 static void handle_delete_me(http_request *req, void *ctx) {

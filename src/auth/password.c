@@ -17,6 +17,7 @@ struct password_job {
     int has_stored;
     char result[crypto_pwhash_STRBYTES];
     int ok;
+    int failed; /* the work itself failed (no memory for the hash, cancelled) */
     password_hash_cb hash_cb;
     password_verify_cb verify_cb;
     void *arg;
@@ -75,6 +76,7 @@ static void run_verify(uv_work_t *w) {
     lower_thread_priority();
     if (!job->has_stored) {
         run_hash(w); /* same cost as a real check, so timing does not tell */
+        job->failed = !job->ok;
         job->ok = 0;
         return;
     }
@@ -88,7 +90,7 @@ static void after_job(uv_work_t *w, int status) {
     if (job->hash_cb)
         job->hash_cb(ok ? job->result : NULL, job->arg);
     else
-        job->verify_cb(ok, job->arg);
+        job->verify_cb(status != 0 || job->failed ? PASSWORD_ERROR : ok, job->arg);
     job_free(job);
 }
 

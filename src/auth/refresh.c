@@ -31,6 +31,21 @@ static int is_b64url(char c) {
            c == '_';
 }
 
+/* A well-formed token value at v (up to end): exactly REFRESH_TOKEN_LEN base64url characters. */
+static size_t token_value_len(const char *v, const char *end) {
+    size_t n = 0;
+    while (v + n < end && v[n] != ';' && v[n] != ' ')
+        n++;
+    if (n != REFRESH_TOKEN_LEN)
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        if (!is_b64url(v[k]))
+            return 0;
+    return n;
+}
+
+/* Takes the first well-formed convo_rt value: a malformed one (planted by a sibling domain, say)
+ * is skipped rather than allowed to hide the real cookie. */
 int refresh_cookie_token(const char *header, size_t len, char token[REFRESH_TOKEN_LEN + 1]) {
     static const char name[] = REFRESH_COOKIE_NAME "=";
     size_t name_len = sizeof name - 1;
@@ -39,14 +54,9 @@ int refresh_cookie_token(const char *header, size_t len, char token[REFRESH_TOKE
             memcmp(header + i, name, name_len) != 0)
             continue;
         const char *v = header + i + name_len;
-        size_t n = 0;
-        while (v + n < header + len && v[n] != ';' && v[n] != ' ')
-            n++;
-        if (n != REFRESH_TOKEN_LEN)
-            return -1;
-        for (size_t k = 0; k < n; k++)
-            if (!is_b64url(v[k]))
-                return -1;
+        size_t n = token_value_len(v, header + len);
+        if (n == 0)
+            continue;
         memcpy(token, v, n);
         token[n] = '\0';
         return 0;

@@ -21,8 +21,8 @@ void refresh_token_new(char token[REFRESH_TOKEN_LEN + 1]);
 void refresh_family_new(char family[REFRESH_FAMILY_LEN + 1]);
 void refresh_token_hash(const char *token, size_t len, char hex[REFRESH_HASH_LEN + 1]);
 
-/* Finds convo_rt in a Cookie header value ("a=b; convo_rt=…"). Returns 0 and copies the token
- * when it is present and well-formed (exactly 43 base64url characters), else -1. */
+/* Finds convo_rt in a Cookie header value ("a=b; convo_rt=…"). Returns 0 and copies the first
+ * well-formed value (exactly 43 base64url characters; malformed ones are skipped), else -1. */
 int refresh_cookie_token(const char *header, size_t len, char token[REFRESH_TOKEN_LEN + 1]);
 
 /* "Set-Cookie: …\r\n" setting the token (token NULL: clearing it, Max-Age=0), into out. */

@@ -203,7 +203,7 @@ static uint64_t conn_timeout_ms(http_conn *c, uint64_t now) {
 }
 
 static void conn_arm_timer(http_conn *c) {
-    if (c->closing)
+    if (c->closing || c->state == CONN_UPGRADED) /* the new protocol owns its deadline */
         return;
     uint64_t ms = conn_timeout_ms(c, uv_hrtime() / 1000000);
     c->deadline_ms = ms ? uv_now(c->server->loop) + ms : 0;

@@ -251,9 +251,21 @@ static int header_has_token(const http_request *req, const char *name, const cha
     return 0;
 }
 
+static int is_base64(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+}
+
+/* Sec-WebSocket-Key: the base64 of 16 bytes (RFC 6455 §4.2.1): 22 characters and "==", the last
+ * character's low four bits zero. */
 static const char *handshake_key(http_request *req, size_t *len) {
     const char *key = http_request_header(req, "sec-websocket-key", len);
-    return key && *len == 24 && key[22] == '=' && key[23] == '=' ? key : NULL;
+    if (!key || *len != 24 || key[22] != '=' || key[23] != '=')
+        return NULL;
+    for (int i = 0; i < 22; i++)
+        if (!is_base64(key[i]))
+            return NULL;
+    return strchr("AQgw", key[21]) ? key : NULL;
 }
 
 static int handshake_check(http_request *req) {

@@ -68,8 +68,11 @@ void rt_handle_msg_send(struct rt_socket *s, json_t *frame, json_t *ref) {
         return;
     struct send_op *op = calloc(1, sizeof *op);
     char text[RT_TEXT_MAX_BYTES + 1];
-    const char *raw = json_string_value(json_object_get(frame, "text"));
-    const char *why = raw ? rt_message_text(raw, text, sizeof text) : "text is required.";
+    json_t *raw = json_object_get(frame, "text");
+    const char *why =
+        json_is_string(raw)
+            ? rt_message_text(json_string_value(raw), json_string_length(raw), text, sizeof text)
+            : "text is required.";
     const char *cmid = json_string_value(json_object_get(frame, "clientMsgId"));
     if (!op || rt_client_msg_id(cmid, op->client_msg_id) != 0 || why) {
         rt_send_error(s, "VALIDATION_FAILED", why ? why : "clientMsgId: 1–64 visible characters.",

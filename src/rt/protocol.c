@@ -24,15 +24,21 @@ static int is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* C0 controls but newline and tab, DEL, and C1 controls (U+0080–U+009F, UTF-8 C2 80–C2 9F). */
 static int has_control(const char *s) {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
             return 1;
+        if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+            return 1;
+    }
     return 0;
 }
 
-const char *rt_message_text(const char *text, char *out, size_t outlen) {
-    size_t len = strlen(text), start = 0;
+const char *rt_message_text(const char *text, size_t len, char *out, size_t outlen) {
+    size_t start = 0;
+    if (memchr(text, '\0', len))
+        return "The message has control characters.";
     while (start < len && is_space(text[start]))
         start++;
     while (len > start && is_space(text[len - 1]))

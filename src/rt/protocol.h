@@ -18,10 +18,11 @@
 /* A positive decimal id in a JSON string ("42"); 0 when absent or malformed. */
 int64_t rt_parse_id(json_t *v);
 
-/* Trims ASCII white space at both ends of text into out (outlen > RT_TEXT_MAX_BYTES), then
- * checks 1–RT_TEXT_MAX_CHARS characters of valid UTF-8 with no control characters other than
- * newline and tab. NULL when fine, else the reason (English, for the error frame). */
-const char *rt_message_text(const char *text, char *out, size_t outlen);
+/* Trims ASCII white space at both ends of text (len bytes, which may contain a NUL from a
+ * "\u0000" escape) into out (outlen > RT_TEXT_MAX_BYTES), then checks 1–RT_TEXT_MAX_CHARS
+ * characters of valid UTF-8 with no control characters (C0 but newline and tab, DEL, C1, NUL).
+ * NULL when fine, else the reason (English, for the error frame). */
+const char *rt_message_text(const char *text, size_t len, char *out, size_t outlen);
 
 /* Copies a clientMsgId of 1–RT_CLIENT_MSG_ID_MAX visible ASCII characters into out; 0 or -1. */
 int rt_client_msg_id(const char *id, char out[RT_CLIENT_MSG_ID_MAX + 1]);

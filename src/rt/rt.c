@@ -79,9 +79,8 @@ void rt_on_block(struct app *app, int64_t blocker, int64_t blocked) {
     size_t i = 0;
     while (i < u->blocked_count && u->blocked[i] != blocked)
         i++;
-    int64_t *grown = i < u->blocked_count
-                         ? NULL
-                         : realloc(u->blocked, (u->blocked_count + 1) * sizeof *grown);
+    int64_t *grown =
+        i < u->blocked_count ? NULL : realloc(u->blocked, (u->blocked_count + 1) * sizeof *grown);
     if (grown) {
         grown[u->blocked_count++] = blocked;
         u->blocked = grown;

@@ -236,7 +236,10 @@ static void on_text(void *ctx, const char *data, size_t len) {
     struct rt_socket *s = ctx;
     if (s->gone || ws_is_closing(s->ws) || !rate_allows(s))
         return;
-    json_t *frame = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
+    /* Any JSON value parses (a non-object gets an error frame, not a close); NUL escapes are
+     * allowed so a "\u0000" in a text is refused as a control character, not as bad JSON. */
+    json_t *frame =
+        json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     if (!frame) {
         ws_close(s->ws, CLOSE_BAD_DATA, "frames must be JSON");
         return;

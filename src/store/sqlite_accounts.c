@@ -28,6 +28,7 @@ enum acct_stmt_id {
     ACCT_TOKEN_FIND,
     ACCT_TOKEN_EXISTS,
     ACCT_TOKEN_MARK_ROTATED,
+    ACCT_TOKEN_TAKE_GRACE,
     ACCT_REVOKE_FAMILY_OF,
     ACCT_REVOKE_USER,
     ACCT_STMT_COUNT
@@ -65,6 +66,8 @@ static const char *const acct_sql[ACCT_STMT_COUNT] = {
         "u.") " FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
     [ACCT_TOKEN_EXISTS] = "SELECT 1 FROM refresh_tokens WHERE token_hash = $1",
     [ACCT_TOKEN_MARK_ROTATED] = "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1",
+    [ACCT_TOKEN_TAKE_GRACE] = "UPDATE refresh_tokens SET grace_count = grace_count + 1 "
+                              "WHERE token_hash = $1 AND grace_count < $2 RETURNING token_hash",
     [ACCT_REVOKE_FAMILY_OF] = "UPDATE refresh_tokens SET revoked_at = $2 "
                               "WHERE revoked_at IS NULL AND family = "
                               "(SELECT family FROM refresh_tokens WHERE token_hash = $1)",
@@ -275,6 +278,15 @@ static int acct_mark_rotated(sqlite_accounts *a, const char *hash, int64_t now) 
     return sqlite_step_done(st, rc);
 }
 
+/* Counts one grace sibling for hash: STORE_OK, or STORE_ERR_NOT_FOUND when it already had its
+ * STORE_REFRESH_GRACE_MAX. */
+static int acct_take_grace(sqlite_accounts *a, const char *hash) {
+    sqlite3_stmt *st = a->stmt[ACCT_TOKEN_TAKE_GRACE];
+    int rc = sqlite_bind_text(st, 1, hash);
+    rc = rc ? rc : sqlite_bind_i64(st, 2, STORE_REFRESH_GRACE_MAX);
+    return sqlite_step_row(st, rc);
+}
+
 /* now + ttl, saturating instead of overflowing. */
 static int64_t acct_expiry(int64_t now, int64_t ttl_ms) {
     return ttl_ms > INT64_MAX - now ? INT64_MAX : now + ttl_ms;
@@ -301,6 +313,8 @@ static int acct_refresh_rotate(sqlite_accounts *a, store_job *job) {
     int64_t elapsed = now > t.rotated_at ? now - t.rotated_at : 0;
     if (t.rotated && elapsed >= in->grace_ms)
         return acct_refresh_reused(a, job, now);
+    if (t.rotated && (status = acct_take_grace(a, in->token_hash)) != STORE_OK)
+        return status == STORE_ERR_NOT_FOUND ? acct_refresh_reused(a, job, now) : status;
     r->outcome = t.rotated ? STORE_REFRESH_GRACE : STORE_REFRESH_ROTATED;
     if (!t.rotated && (status = acct_mark_rotated(a, in->token_hash, now)) != STORE_OK)
         return status;

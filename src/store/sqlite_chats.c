@@ -34,7 +34,6 @@ enum chats_stmt_id {
     CHATS_BLOCK_DELETE,
     CHATS_BLOCKS_LIST,
     CHATS_USER_BAN,
-    CHATS_REVOKE_USER,
     CHATS_STMT_COUNT
 };
 
@@ -123,8 +122,6 @@ static const char *const chats_sql[CHATS_STMT_COUNT] = {
                           "ORDER BY b.created_at DESC, b.blocked_id DESC",
     [CHATS_USER_BAN] = "UPDATE users SET banned_until = $2, ban_reason = $3 "
                        "WHERE id = $1 RETURNING id",
-    [CHATS_REVOKE_USER] = "UPDATE refresh_tokens SET revoked_at = $2 "
-                          "WHERE user_id = $1 AND revoked_at IS NULL",
 };
 
 struct sqlite_chats {
@@ -390,19 +387,14 @@ static int chats_blocks_list(sqlite_chats *c, store_job *job) {
     return chats_rows(job, st, sqlite_bind_i64(st, 1, job->chat.user_id), chats_take_partner);
 }
 
-/* Sets the ban, then revokes every live refresh token of the user, in the job's savepoint. */
+/* Sets the ban. Refresh tokens stay, so that a refresh can answer BANNED with the end date
+ * (SPEC §4) instead of a bare REFRESH_INVALID; api/ refuses them while the ban lasts. */
 static int chats_user_ban(sqlite_chats *c, store_job *job) {
     sqlite3_stmt *st = c->stmt[CHATS_USER_BAN];
     int rc = sqlite_bind_i64(st, 1, job->chat.user_id);
     rc = rc ? rc : sqlite_bind_i64(st, 2, job->chat.bound);
     rc = rc ? rc : sqlite_bind_text(st, 3, job->chat.reason);
-    int status = sqlite_step_row(st, rc);
-    if (status != STORE_OK)
-        return status;
-    st = c->stmt[CHATS_REVOKE_USER];
-    rc = sqlite_bind_i64(st, 1, job->chat.user_id);
-    rc = rc ? rc : sqlite_bind_i64(st, 2, store_now_ms());
-    return sqlite_step_done(st, rc);
+    return sqlite_step_row(st, rc);
 }
 
 /* ---- module ---- */

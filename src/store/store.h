@@ -165,6 +165,7 @@ enum store_refresh_outcome {
     STORE_REFRESH_GRACE = 2,   /* rotated less than grace_ms ago (tabs racing): a sibling issued */
 };
 #define STORE_ERR_REFRESH_REUSED (-7) /* rotated grace_ms or longer ago: family revoked now */
+#define STORE_REFRESH_GRACE_MAX  1 /* grace siblings one rotated token may produce; more = reuse */
 
 typedef struct store_refresh_result {
     int outcome;        /* enum store_refresh_outcome */
@@ -182,9 +183,10 @@ int store_refresh_issue(store *s, int64_t user_id, const char *family, const cha
 
 /* Rotates old_hash: when it is current (not rotated, not revoked, not expired, owner exists),
  * marks it rotated now and stores new_hash in the same family expiring ttl_ms from now
- * (STORE_OK, outcome ROTATED). When it was rotated less than grace_ms ago, stores new_hash the
- * same way (STORE_OK, outcome GRACE; grace_ms 0 disables the window). When it was rotated
- * longer ago, revokes every token of its family (STORE_ERR_REFRESH_REUSED; the revocation is
+ * (STORE_OK, outcome ROTATED). When it was rotated less than grace_ms ago and has produced
+ * fewer than STORE_REFRESH_GRACE_MAX siblings, stores new_hash the same way (STORE_OK, outcome
+ * GRACE; grace_ms 0 disables the window). When it was rotated longer ago, or its siblings are
+ * used up, revokes every token of its family (STORE_ERR_REFRESH_REUSED; the revocation is
  * committed). Unknown, expired or revoked tokens, and tokens of a deleted account:
  * STORE_ERR_NOT_FOUND. All in one transaction. ttl_ms > 0, grace_ms >= 0, new_hash differs.
  * r is non-NULL with STORE_OK, and with STORE_ERR_REFRESH_REUSED (outcome 0, the revoked family
@@ -310,9 +312,9 @@ typedef void (*store_partner_list_cb)(int status, const store_partner *users, si
                                       void *arg);
 int store_blocks_list(store *s, int64_t blocker, store_partner_list_cb cb, void *arg);
 
-/* Bans a user until until_ms (> 0) with a reason (1..STORE_REPORT_DETAIL_MAX bytes) and revokes
- * all their refresh tokens in the same transaction; a later ban replaces an earlier one. It does
- * not end the user's chat (rt/ does). STORE_ERR_NOT_FOUND when the user does not exist. */
+/* Bans a user until until_ms (> 0) with a reason (1..STORE_REPORT_DETAIL_MAX bytes); a later ban
+ * replaces an earlier one. Refresh tokens stay (a refresh then answers BANNED with the end date);
+ * it does not end the user's chat (rt/ does). STORE_ERR_NOT_FOUND when the user does not exist. */
 int store_user_ban(store *s, int64_t user_id, int64_t until_ms, const char *reason,
                    store_status_cb cb, void *arg);
 

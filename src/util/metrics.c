@@ -14,6 +14,7 @@ static const char *const limit_names[LIMIT__COUNT] = {
     [LIMIT_IDLE_TIMEOUT] = "idle_timeout",     [LIMIT_WRITE_TIMEOUT] = "write_timeout",
     [LIMIT_CONNECTIONS] = "connections",       [LIMIT_STORE_QUEUE] = "store_queue",
     [LIMIT_WS_OUTPUT] = "ws_output",           [LIMIT_WS_RATE] = "ws_rate",
+    [LIMIT_LOGIN_RATE] = "login_rate",         [LIMIT_PASSWORD_QUEUE] = "password_queue",
 };
 
 static int route_index(const char *name) {

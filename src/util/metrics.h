@@ -23,6 +23,8 @@ enum metrics_limit {
     LIMIT_STORE_QUEUE,
     LIMIT_WS_OUTPUT,
     LIMIT_WS_RATE,
+    LIMIT_LOGIN_RATE,
+    LIMIT_PASSWORD_QUEUE,
     LIMIT__COUNT
 };
 

@@ -54,6 +54,7 @@ class WsClient {
     this.ws = ws;
     this.name = name;
     this.frames = [];   // every frame received, in order (parsed; {__raw, __binary} when not JSON)
+    this.times = [];    // Date.now() at each frame's arrival (parallel to frames)
     this.queue = [];    // frames not yet consumed by next()
     this.pings = 0;     // WebSocket ping control frames received
     this.closed = false;
@@ -75,6 +76,7 @@ class WsClient {
         }
       }
       this.frames.push(f);
+      this.times.push(Date.now());
       this.queue.push(f);
       this.notify();
     });

@@ -33,7 +33,7 @@ static void test_parse_id(void **state) {
 }
 
 static const char *check(const char *text, char *out) {
-    return rt_message_text(text, out, RT_TEXT_MAX_BYTES + 1);
+    return rt_message_text(text, strlen(text), out, RT_TEXT_MAX_BYTES + 1);
 }
 
 static void test_message_text_trims_and_keeps(void **state) {
@@ -54,8 +54,11 @@ static void test_message_text_refuses(void **state) {
     assert_non_null(check(" \n\t\r ", out));
     assert_non_null(check("bell\a", out));
     assert_non_null(check("del\x7f", out));
+    assert_non_null(check("c1 \xc2\x85 next line", out)); /* U+0085 */
+    assert_null(check("\xc2\xa0nbsp", out));              /* U+00A0 is not a control */
     assert_non_null(check("bad \xc3\x28 utf8", out));
-    assert_non_null(check("\xed\xa0\x80", out)); /* a UTF-16 surrogate */
+    assert_non_null(check("\xed\xa0\x80", out));                  /* a UTF-16 surrogate */
+    assert_non_null(rt_message_text("a\0b", 3, out, sizeof out)); /* from a "\u0000" escape */
 }
 
 static void test_message_text_length_counts_characters(void **state) {

@@ -488,6 +488,21 @@ static void test_rotate_then_grace(void **state) {
                      5);
 }
 
+/* One grace sibling per rotated token: a second replay inside the window is reuse, so one
+ * token cannot fork into many live sessions. */
+static void test_second_grace_replay_is_reuse(void **state) {
+    fixture *fx = *state;
+    store *s = open_store(fx);
+    int64_t id = new_user(fx, s, "g2@example.com");
+    issue(fx, s, id, "fam-g2", 1);
+    assert_int_equal(rotate(fx, s, 1, 2, GRACE_MS).outcome, STORE_REFRESH_ROTATED);
+    assert_int_equal(rotate(fx, s, 1, 3, GRACE_MS).outcome, STORE_REFRESH_GRACE);
+    assert_int_equal(rotate(fx, s, 1, 4, GRACE_MS).status, STORE_ERR_REFRESH_REUSED);
+    assert_int_equal(rotate(fx, s, 2, 5, GRACE_MS).status, STORE_ERR_NOT_FOUND);
+    assert_int_equal(rotate(fx, s, 3, 6, GRACE_MS).status, STORE_ERR_NOT_FOUND);
+    close_store(fx, s);
+}
+
 static void test_reuse_revokes_family(void **state) {
     fixture *fx = *state;
     store *s = open_store(fx);
@@ -736,6 +751,7 @@ int main(void) {
         T(test_set_password_revokes_other_families),
         T(test_user_delete),
         T(test_rotate_then_grace),
+        T(test_second_grace_replay_is_reuse),
         T(test_reuse_revokes_family),
         T(test_reuse_in_a_batch_keeps_neighbours),
         T(test_expired_token_not_found),
