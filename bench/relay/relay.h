@@ -56,7 +56,7 @@ void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
 void *xcalloc(size_t n, size_t size);
 char **tokens_load(const char *path, int first, int count); /* exits on error */
 void tokens_free(char **tokens, int count);
-long proc_rss_kib(int pid); /* VmRSS of a process, -1 when unreadable */
+long proc_rss_kib(int pid);                /* VmRSS of a process, -1 when unreadable */
 double proc_cpu_seconds(int pid, int tid); /* user + system CPU of a process (tid 0) or thread */
 
 struct samples {
