@@ -9,7 +9,7 @@ all: build
 
 build:
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
-	@cmake --build build -j $(JOBS)
+	@cmake --build build -j $(JOBS) --target convo
 
 asan:
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCONVO_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
