@@ -25,372 +25,37 @@
 #include "limits.h"
 #include "net/http.h"
 #include "net/http_reply.h"
+#include "http_client.h"
 #include "util/buf.h"
 
-#define WAIT_MS          3000                    /* bound of any single wait */
-#define SHUTDOWN_WAIT_MS (HTTP_LINGER_MS + 3000) /* a lingering connection may delay shutdown */
-#define ASYNC_DELAY_MS   5                       /* the /async handler replies this much later */
-#define MAX_CLIENTS      8
-#define MAX_RESPONSES    64
+#define ASYNC_DELAY_MS   5                 /* the /async handler replies this much later */
 #define BIG_BODY_BYTES   (64 * 1024)       /* body of /big/N (backpressure test) */
 #define LARGE_BODY_BYTES (8 * 1024 * 1024) /* body of /large: more than socket buffers take */
 /* body of /medium: under the high-water mark, more than one write into a fresh socket takes */
 #define MEDIUM_BODY_BYTES (HTTP_OUTPUT_HIGH_WATER - 16 * 1024)
 
-struct response {
-    int status;
-    char *head; /* status line and headers, NUL-terminated, without the blank line */
-    char *body; /* NUL-terminated */
-    size_t body_len;
-};
-
-struct fixture;
-
-struct client {
-    struct fixture *f;
-    uv_tcp_t tcp;
-    uv_connect_t connect_req;
-    uv_shutdown_t shutdown_req;
-    int open, closing, closed;
-    int connected, connect_status;
-    int eof, read_error;
-    int writes_pending, write_error;
-    int bad_response;
-    int rolling;   /* check /big/N responses in order as they arrive and drop them */
-    size_t rolled; /* responses checked and dropped */
-    size_t want;
-    buf in;
-    struct response responses[MAX_RESPONSES];
-    size_t count;
-};
-
 struct fixture {
-    uv_loop_t loop;
-    uv_timer_t guard;
-    int guard_fired, guard_closed;
-    http_server *server;
-    int port;
-    int shutdown_started, server_done, loop_closed;
-    int want_connections;
-    struct client clients[MAX_CLIENTS];
-    size_t client_count;
+    struct tc_harness h;
     buf events;             /* "D<path>;" when dispatched, "R/async;" when the async reply leaves */
     int async_pending;      /* /async timers not fired yet */
     http_request *held;     /* the request of /hold, answered by the test */
     uv_timer_t reply_timer; /* answers the request of /timer 1 ms later */
     http_request *timer_req;
     size_t dispatched;
-    char read_buf[65536];
 };
-
-/* ---- bounded waiting ---- */
-
-typedef int (*cond_fn)(const void *arg);
-
-static void on_guard(uv_timer_t *t) {
-    struct fixture *f = t->data;
-    f->guard_fired = 1;
-}
-
-/* Runs the loop until done(arg) or ms elapse; returns done(arg). */
-static int wait_for(struct fixture *f, cond_fn done, const void *arg, uint64_t ms) {
-    f->guard_fired = 0;
-    uv_timer_start(&f->guard, on_guard, ms, 0);
-    while (!done(arg) && !f->guard_fired)
-        uv_run(&f->loop, UV_RUN_ONCE);
-    uv_timer_stop(&f->guard);
-    return done(arg);
-}
-
-static int cond_server_done(const void *arg) {
-    return ((const struct fixture *)arg)->server_done;
-}
-
-static int cond_connections(const void *arg) {
-    const struct fixture *f = arg;
-    return http_server_open_connections(f->server) == f->want_connections;
-}
 
 static int cond_held(const void *arg) {
     return ((const struct fixture *)arg)->held != NULL;
 }
 
-static int cond_clients_closed(const void *arg) {
-    const struct fixture *f = arg;
-    for (size_t i = 0; i < f->client_count; i++)
-        if (f->clients[i].open && !f->clients[i].closed)
-            return 0;
-    return 1;
-}
-
-static int cond_connected(const void *arg) {
-    return ((const struct client *)arg)->connected;
-}
-
-static int cond_written(const void *arg) {
-    return ((const struct client *)arg)->writes_pending == 0;
-}
-
-static int cond_responses(const void *arg) {
-    const struct client *c = arg;
-    return c->count >= c->want || c->eof;
-}
-
-static int cond_rolled(const void *arg) {
-    const struct client *c = arg;
-    return c->rolled >= c->want || c->eof;
-}
-
-static int cond_never(const void *arg) {
-    (void)arg;
-    return 0;
-}
-
-static int cond_eof(const void *arg) {
-    return ((const struct client *)arg)->eof;
-}
-
-/* ---- responses as a client reads them ---- */
-
-/* Copies the value of the first header called name into out; 0 when absent. */
-static int header_get(const char *head, const char *name, char *out, size_t outlen) {
-    size_t name_len = strlen(name);
-    const char *line = strstr(head, "\r\n");
-    while (line) {
-        line += 2;
-        const char *eol = strstr(line, "\r\n");
-        size_t len = eol ? (size_t)(eol - line) : strlen(line);
-        if (len > name_len && line[name_len] == ':' && strncasecmp(line, name, name_len) == 0) {
-            const char *v = line + name_len + 1;
-            while (*v == ' ')
-                v++;
-            size_t vlen = (size_t)(line + len - v);
-            if (vlen >= outlen)
-                vlen = outlen - 1;
-            memcpy(out, v, vlen);
-            out[vlen] = '\0';
-            return 1;
-        }
-        line = eol;
-    }
-    return 0;
-}
-
-static int has_header(const struct response *r, const char *name) {
-    char tmp[8];
-    return header_get(r->head, name, tmp, sizeof tmp);
-}
-
-/* Moves one complete response from c->in to c->responses; 0 when none is complete yet. */
-static int client_parse_one(struct client *c) {
-    const char *data = c->in.data;
-    const char *end = data ? memmem(data, c->in.len, "\r\n\r\n", 4) : NULL;
-    if (!end)
-        return 0;
-    size_t head_len = (size_t)(end - data);
-    int status = 0;
-    if (sscanf(data, "HTTP/1.1 %3d ", &status) != 1) {
+/* on_response of the backpressure client: checks /big/N responses in order as they arrive and
+ * drops them (c->dropped counts them). */
+static int check_big_in_order(struct tc_client *c, const struct tc_response *r) {
+    char want[64];
+    int n = snprintf(want, sizeof want, "GET /big/%zu ", c->dropped);
+    if (r->status != 200 || r->body_len < (size_t)n || memcmp(r->body, want, (size_t)n) != 0)
         c->bad_response = 1;
-        return 0;
-    }
-    char *head = strndup(data, head_len);
-    char cl[32];
-    size_t body_len = 0;
-    int bodiless = status / 100 == 1 || status == 204 || status == 304;
-    if (!bodiless && header_get(head, "content-length", cl, sizeof cl))
-        body_len = strtoul(cl, NULL, 10);
-    if (c->in.len < head_len + 4 + body_len || c->count == MAX_RESPONSES) {
-        c->bad_response |= c->count == MAX_RESPONSES;
-        free(head);
-        return 0;
-    }
-    struct response *r = &c->responses[c->count++];
-    r->status = status;
-    r->head = head;
-    r->body = malloc(body_len + 1);
-    memcpy(r->body, data + head_len + 4, body_len);
-    r->body[body_len] = '\0';
-    r->body_len = body_len;
-    buf_consume(&c->in, head_len + 4 + body_len);
-    if (c->rolling) {
-        char want[64];
-        int n = snprintf(want, sizeof want, "GET /big/%zu ", c->rolled);
-        if (status != 200 || r->body_len < (size_t)n || memcmp(r->body, want, (size_t)n) != 0)
-            c->bad_response = 1;
-        free(r->head);
-        free(r->body);
-        memset(r, 0, sizeof *r);
-        c->count--;
-        c->rolled++;
-    }
     return 1;
-}
-
-static void client_clear(struct client *c) {
-    for (size_t i = 0; i < c->count; i++) {
-        free(c->responses[i].head);
-        free(c->responses[i].body);
-    }
-    memset(c->responses, 0, sizeof c->responses);
-    c->count = 0;
-}
-
-/* ---- the client ---- */
-
-static void client_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
-    struct client *c = h->data;
-    (void)suggested;
-    *b = uv_buf_init(c->f->read_buf, sizeof c->f->read_buf);
-}
-
-static void client_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
-    struct client *c = s->data;
-    if (n < 0) {
-        if (n != UV_EOF)
-            c->read_error = (int)n;
-        c->eof = 1;
-        uv_read_stop(s);
-        return;
-    }
-    buf_append(&c->in, b->base, (size_t)n);
-    while (client_parse_one(c))
-        ;
-}
-
-static void client_on_connect(uv_connect_t *req, int status) {
-    struct client *c = req->data;
-    c->connected = 1;
-    c->connect_status = status;
-}
-
-static void client_on_closed(uv_handle_t *h) {
-    struct client *c = h->data;
-    c->closed = 1;
-}
-
-/* Connects a new client to the server and starts reading. */
-static struct client *client_open(struct fixture *f) {
-    assert_true(f->client_count < MAX_CLIENTS);
-    struct client *c = &f->clients[f->client_count++];
-    c->f = f;
-    assert_int_equal(uv_tcp_init(&f->loop, &c->tcp), 0);
-    c->tcp.data = c;
-    c->open = 1;
-    struct sockaddr_in addr;
-    assert_int_equal(uv_ip4_addr("127.0.0.1", f->port, &addr), 0);
-    c->connect_req.data = c;
-    assert_int_equal(
-        uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&addr, client_on_connect), 0);
-    assert_true(wait_for(f, cond_connected, c, WAIT_MS));
-    assert_int_equal(c->connect_status, 0);
-    uv_tcp_nodelay(&c->tcp, 1);
-    assert_int_equal(uv_read_start((uv_stream_t *)&c->tcp, client_on_alloc, client_on_read), 0);
-    return c;
-}
-
-/* Connects with plain syscalls, sends request and (half_close) shuts the write side, all before
- * the server's loop runs; returns the socket, not read from yet. */
-static int raw_connect_send(struct fixture *f, const char *request, int half_close) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in addr;
-    assert_int_equal(uv_ip4_addr("127.0.0.1", f->port, &addr), 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-    assert_int_equal(send(fd, request, strlen(request), 0), (ssize_t)strlen(request));
-    if (half_close)
-        assert_int_equal(shutdown(fd, SHUT_WR), 0);
-    return fd;
-}
-
-/* Hands a connected socket to a new client that reads from it. */
-static struct client *client_adopt(struct fixture *f, int fd) {
-    assert_true(f->client_count < MAX_CLIENTS);
-    struct client *c = &f->clients[f->client_count++];
-    c->f = f;
-    assert_int_equal(uv_tcp_init(&f->loop, &c->tcp), 0);
-    c->tcp.data = c;
-    c->open = 1;
-    c->connected = 1;
-    assert_int_equal(uv_tcp_open(&c->tcp, fd), 0);
-    assert_int_equal(uv_read_start((uv_stream_t *)&c->tcp, client_on_alloc, client_on_read), 0);
-    return c;
-}
-
-static void client_close(struct client *c) {
-    if (c->open && !c->closing) {
-        c->closing = 1;
-        uv_close((uv_handle_t *)&c->tcp, client_on_closed);
-    }
-}
-
-/* Closes with a TCP reset (SO_LINGER 0) instead of a FIN. */
-static void client_reset(struct client *c) {
-    assert_false(c->closing);
-    c->closing = 1;
-    assert_int_equal(uv_tcp_close_reset(&c->tcp, client_on_closed), 0);
-}
-
-struct write_req {
-    uv_write_t req; /* first: the callback casts back */
-    struct client *c;
-    char data[];
-};
-
-static void client_on_write(uv_write_t *w, int status) {
-    struct write_req *wr = (struct write_req *)w;
-    wr->c->writes_pending--;
-    if (status < 0)
-        wr->c->write_error = status;
-    free(wr);
-}
-
-static void client_send(struct client *c, const void *data, size_t len) {
-    struct write_req *wr = malloc(sizeof *wr + len);
-    assert_non_null(wr);
-    wr->c = c;
-    memcpy(wr->data, data, len);
-    uv_buf_t b = uv_buf_init(wr->data, (unsigned)len);
-    assert_int_equal(uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, client_on_write), 0);
-    c->writes_pending++;
-}
-
-static void client_send_str(struct client *c, const char *s) {
-    client_send(c, s, strlen(s));
-}
-
-/* Sends and waits until the bytes left, then gives the server one more loop turn to read them. */
-static void client_send_turn(struct client *c, const void *data, size_t len) {
-    client_send(c, data, len);
-    assert_true(wait_for(c->f, cond_written, c, WAIT_MS));
-    uv_run(&c->f->loop, UV_RUN_NOWAIT);
-}
-
-/* Feeds data ONE BYTE PER WRITE with a loop turn between writes. */
-static void client_send_bytewise(struct client *c, const char *data, size_t len) {
-    for (size_t i = 0; i < len; i++)
-        client_send_turn(c, data + i, 1);
-}
-
-/* Waits until the client holds n responses (or the server closed); returns the count. */
-static size_t client_wait(struct client *c, size_t n) {
-    c->want = n;
-    wait_for(c->f, cond_responses, c, WAIT_MS);
-    assert_false(c->bad_response);
-    return c->count;
-}
-
-/* Waits for the server to close: EOF with no bytes left unparsed. */
-static void client_expect_eof(struct client *c) {
-    assert_true(wait_for(c->f, cond_eof, c, WAIT_MS));
-    assert_int_equal(c->in.len, 0);
-}
-
-/* Waits until n /big/N responses were checked in order (or the server closed). */
-static size_t client_wait_rolled(struct client *c, size_t n) {
-    c->want = n;
-    wait_for(c->f, cond_rolled, c, WAIT_MS);
-    assert_false(c->bad_response);
-    return c->rolled;
 }
 
 /* ---- the server under test ---- */
@@ -442,7 +107,7 @@ static void start_async_reply(struct fixture *f, http_request *req) {
     assert_non_null(a);
     a->req = req;
     a->f = f;
-    uv_timer_init(&f->loop, &a->timer);
+    uv_timer_init(&f->h.loop, &a->timer);
     a->timer.data = a;
     uv_timer_start(&a->timer, on_async_timer, ASYNC_DELAY_MS, 0);
     f->async_pending++;
@@ -511,70 +176,31 @@ static void server_start(struct fixture *f, int max_connections) {
                                       .max_connections = max_connections,
                                       .dispatch = test_dispatch,
                                       .dispatch_ctx = f};
-    assert_int_equal(http_server_start(&f->loop, &opt, &f->server), 0);
+    tc_server_start(&f->h, &opt);
     char addr[64];
-    assert_int_equal(http_server_address(f->server, addr, sizeof addr), 0);
-    const char *colon = strrchr(addr, ':');
-    assert_non_null(colon);
+    assert_int_equal(http_server_address(f->h.server, addr, sizeof addr), 0);
     assert_memory_equal(addr, "127.0.0.1:", 10);
-    f->port = atoi(colon + 1);
-    assert_true(f->port > 0);
-}
-
-static void on_server_done(void *arg) {
-    struct fixture *f = arg;
-    f->server_done = 1;
-}
-
-static void server_wait_connections(struct fixture *f, int n, uint64_t ms) {
-    f->want_connections = n;
-    if (!wait_for(f, cond_connections, f, ms))
-        fail_msg("server has %d connections, expected %d", http_server_open_connections(f->server),
-                 n);
-}
-
-static void clients_close_all(struct fixture *f) {
-    for (size_t i = 0; i < f->client_count; i++)
-        client_close(&f->clients[i]);
-}
-
-static void loop_close_guard(struct fixture *f) {
-    if (!f->guard_closed) {
-        f->guard_closed = 1;
-        uv_close((uv_handle_t *)&f->guard, NULL);
-        uv_close((uv_handle_t *)&f->reply_timer, NULL);
-    }
-    uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 
 /* The end of every test: graceful shutdown, every handle closed, uv_loop_close() == 0. */
 static void finish(struct fixture *f) {
-    clients_close_all(f);
-    if (!f->shutdown_started) {
-        f->shutdown_started = 1;
-        http_server_shutdown(f->server, on_server_done, f);
-    }
-    assert_true(wait_for(f, cond_server_done, f, SHUTDOWN_WAIT_MS));
-    http_server_free(f->server);
-    f->server = NULL;
-    assert_true(wait_for(f, cond_clients_closed, f, WAIT_MS));
+    tc_finish_server(&f->h);
     assert_int_equal(f->async_pending, 0);
-    loop_close_guard(f);
-    int rc = uv_loop_close(&f->loop);
-    if (rc != 0)
-        uv_print_all_handles(&f->loop, stderr);
-    assert_int_equal(rc, 0);
-    f->loop_closed = 1;
+    tc_finish_loop(&f->h);
+}
+
+static void close_reply_timer(struct tc_harness *h) {
+    struct fixture *f = (struct fixture *)h; /* h is the first member */
+    uv_close((uv_handle_t *)&f->reply_timer, NULL);
 }
 
 static int setup(void **state) {
     struct fixture *f = calloc(1, sizeof *f);
-    if (!f || uv_loop_init(&f->loop) != 0)
+    if (!f || tc_harness_init(&f->h) != 0)
         return -1;
-    uv_timer_init(&f->loop, &f->guard);
-    f->guard.data = f;
-    uv_timer_init(&f->loop, &f->reply_timer);
+    uv_timer_init(&f->h.loop, &f->reply_timer);
     f->reply_timer.data = f;
+    f->h.close_handles = close_reply_timer;
     *state = f;
     return 0;
 }
@@ -583,27 +209,8 @@ static int setup(void **state) {
  * live handle still points to. */
 static int teardown(void **state) {
     struct fixture *f = *state;
-    if (!f->loop_closed) {
-        clients_close_all(f);
-        if (f->server && !f->shutdown_started) {
-            f->shutdown_started = 1;
-            http_server_shutdown(f->server, on_server_done, f);
-        }
-        if (f->server && !wait_for(f, cond_server_done, f, SHUTDOWN_WAIT_MS)) {
-            http_server_force_close(f->server);
-            wait_for(f, cond_server_done, f, WAIT_MS);
-        }
-        if (f->server && f->server_done)
-            http_server_free(f->server);
-        wait_for(f, cond_clients_closed, f, WAIT_MS);
-        loop_close_guard(f);
-        if (uv_loop_close(&f->loop) != 0)
-            return -1;
-    }
-    for (size_t i = 0; i < f->client_count; i++) {
-        client_clear(&f->clients[i]);
-        buf_free(&f->clients[i].in);
-    }
+    if (tc_harness_teardown(&f->h) != 0)
+        return -1;
     buf_free(&f->events);
     free(f);
     return 0;
@@ -613,13 +220,13 @@ static int teardown(void **state) {
 
 /* Checks r is a SPEC §3.1 error: status, JSON content type, code, a message, and requestId equal
  * to the X-Request-Id header. */
-static void assert_error_response(const struct response *r, int status, const char *code) {
+static void assert_error_response(const struct tc_response *r, int status, const char *code) {
     char ct[128] = "", rid[128] = "", got_code[64] = "", got_rid[128] = "";
     int has_message = 0;
     assert_int_equal(r->status, status);
-    assert_true(header_get(r->head, "content-type", ct, sizeof ct));
+    assert_true(tc_header_get(r->head, "content-type", ct, sizeof ct));
     assert_non_null(strstr(ct, "application/json"));
-    assert_true(header_get(r->head, "x-request-id", rid, sizeof rid));
+    assert_true(tc_header_get(r->head, "x-request-id", rid, sizeof rid));
     json_error_t jerr;
     json_t *doc = json_loadb(r->body, r->body_len, 0, &jerr);
     if (!doc)
@@ -638,15 +245,15 @@ static void assert_error_response(const struct response *r, int status, const ch
     assert_string_equal(got_rid, rid);
 }
 
-static void assert_closes_connection(const struct response *r) {
+static void assert_closes_connection(const struct tc_response *r) {
     char v[32] = "";
-    assert_true(header_get(r->head, "connection", v, sizeof v));
+    assert_true(tc_header_get(r->head, "connection", v, sizeof v));
     assert_string_equal(v, "close");
 }
 
-static void assert_keeps_connection(const struct response *r) {
+static void assert_keeps_connection(const struct tc_response *r) {
     char v[32] = "";
-    if (header_get(r->head, "connection", v, sizeof v))
+    if (tc_header_get(r->head, "connection", v, sizeof v))
         assert_int_not_equal(strcasecmp(v, "close"), 0);
 }
 
@@ -674,37 +281,37 @@ static const char CHUNKED_REQ[] = "POST /chunked HTTP/1.1\r\n"
 static void test_simple_get(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
-    client_send_str(c, SIMPLE_GET);
-    assert_int_equal(client_wait(c, 1), 1);
-    const struct response *r = &c->responses[0];
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, SIMPLE_GET);
+    assert_int_equal(tc_client_wait(c, 1), 1);
+    const struct tc_response *r = &c->responses[0];
     assert_int_equal(r->status, 200);
     char rid[128] = "", cl[32] = "", ct[64] = "";
-    assert_true(header_get(r->head, "x-request-id", rid, sizeof rid));
+    assert_true(tc_header_get(r->head, "x-request-id", rid, sizeof rid));
     assert_true(rid[0] != '\0');
-    assert_true(header_get(r->head, "content-length", cl, sizeof cl));
+    assert_true(tc_header_get(r->head, "content-length", cl, sizeof cl));
     assert_int_equal(strtoul(cl, NULL, 10), r->body_len);
-    assert_true(header_get(r->head, "content-type", ct, sizeof ct));
+    assert_true(tc_header_get(r->head, "content-type", ct, sizeof ct));
     assert_string_equal(ct, "text/plain");
-    assert_true(has_header(r, "date"));
-    assert_true(has_header(r, "x-content-type-options"));
+    assert_true(tc_has_header(r, "date"));
+    assert_true(tc_has_header(r, "x-content-type-options"));
     assert_keeps_connection(r);
     assert_string_equal(r->body, "GET /hello?x=1 HTTP/1.1 keep=1\nHost: t\nX-A: b\nbody 0:");
     assert_false(c->eof);
-    assert_int_equal(http_server_open_connections(f->server), 1);
+    assert_int_equal(http_server_open_connections(f->h.server), 1);
     finish(f);
 }
 
 /* The same request sent whole and ONE BYTE PER WRITE is parsed identically. */
 static void check_bytewise(struct fixture *f, const char *request) {
-    struct client *whole = client_open(f);
-    client_send_str(whole, request);
-    assert_int_equal(client_wait(whole, 1), 1);
+    struct tc_client *whole = tc_client_open(&f->h);
+    tc_client_send_str(whole, request);
+    assert_int_equal(tc_client_wait(whole, 1), 1);
     assert_int_equal(whole->responses[0].status, 200);
 
-    struct client *bytewise = client_open(f);
-    client_send_bytewise(bytewise, request, strlen(request));
-    assert_int_equal(client_wait(bytewise, 1), 1);
+    struct tc_client *bytewise = tc_client_open(&f->h);
+    tc_client_send_bytewise(bytewise, request, strlen(request));
+    assert_int_equal(tc_client_wait(bytewise, 1), 1);
     assert_int_equal(bytewise->responses[0].status, 200);
     assert_string_equal(bytewise->responses[0].body, whole->responses[0].body);
     assert_false(bytewise->eof);
@@ -716,28 +323,28 @@ static void test_one_byte_per_write(void **state) {
     check_bytewise(f, SIMPLE_GET);
     check_bytewise(f, POST_REQ);
     check_bytewise(f, CHUNKED_REQ);
-    assert_non_null(strstr(f->clients[5].responses[0].body, "body 11:hello world"));
+    assert_non_null(strstr(f->h.clients[5]->responses[0].body, "body 11:hello world"));
     finish(f);
 }
 
 /* Every split of a request into two writes parses like the whole request (one connection). */
 static void check_every_split(struct fixture *f, const char *request) {
     size_t len = strlen(request);
-    struct client *c = client_open(f);
-    client_send_str(c, request);
-    assert_int_equal(client_wait(c, 1), 1);
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, request);
+    assert_int_equal(tc_client_wait(c, 1), 1);
     char *reference = strdup(c->responses[0].body);
     for (size_t k = 1; k < len; k++) {
-        client_clear(c);
-        client_send_turn(c, request, k);
-        client_send(c, request + k, len - k);
-        assert_int_equal(client_wait(c, 1), 1);
+        tc_client_clear(c);
+        tc_client_send_turn(c, request, k);
+        tc_client_send(c, request + k, len - k);
+        assert_int_equal(tc_client_wait(c, 1), 1);
         assert_int_equal(c->responses[0].status, 200);
         if (strcmp(c->responses[0].body, reference) != 0)
             fail_msg("split at %zu: \"%s\" != \"%s\"", k, c->responses[0].body, reference);
     }
     free(reference);
-    assert_int_equal(http_server_open_connections(f->server), (int)f->client_count);
+    assert_int_equal(http_server_open_connections(f->h.server), (int)f->h.client_count);
 }
 
 static void test_split_at_every_offset(void **state) {
@@ -751,11 +358,11 @@ static void test_split_at_every_offset(void **state) {
 static void test_pipelined_in_one_write(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
-    client_send_str(c, "GET /first HTTP/1.1\r\nHost: t\r\n\r\n"
-                       "POST /second HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
-                       "GET /third HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_int_equal(client_wait(c, 3), 3);
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, "GET /first HTTP/1.1\r\nHost: t\r\n\r\n"
+                          "POST /second HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+                          "GET /third HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(tc_client_wait(c, 3), 3);
     assert_non_null(strstr(c->responses[0].body, "GET /first "));
     assert_non_null(strstr(c->responses[1].body, "POST /second "));
     assert_non_null(strstr(c->responses[1].body, "body 3:abc"));
@@ -771,19 +378,19 @@ static void test_pipelined_in_one_write(void **state) {
 static void test_keep_alive_50(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
+    struct tc_client *c = tc_client_open(&f->h);
     char req[128], want[64];
     for (size_t i = 0; i < 50; i++) {
         snprintf(req, sizeof req, "GET /k/%zu HTTP/1.1\r\nHost: t\r\n\r\n", i);
-        client_send_str(c, req);
-        assert_int_equal(client_wait(c, i + 1), i + 1);
+        tc_client_send_str(c, req);
+        assert_int_equal(tc_client_wait(c, i + 1), i + 1);
         assert_int_equal(c->responses[i].status, 200);
         assert_keeps_connection(&c->responses[i]);
         snprintf(want, sizeof want, "GET /k/%zu HTTP/1.1 keep=1\n", i);
         assert_memory_equal(c->responses[i].body, want, strlen(want));
     }
     assert_false(c->eof);
-    assert_int_equal(http_server_open_connections(f->server), 1);
+    assert_int_equal(http_server_open_connections(f->h.server), 1);
     finish(f);
 }
 
@@ -792,13 +399,13 @@ static void test_keep_alive_50(void **state) {
 static void test_connection_close(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
-    client_send_str(c, "GET /a HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-                       "GET /b HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_int_equal(client_wait(c, 2), 1);
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, "GET /a HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                          "GET /b HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(tc_client_wait(c, 2), 1);
     assert_int_equal(c->responses[0].status, 200);
     assert_closes_connection(&c->responses[0]);
-    client_expect_eof(c);
+    tc_client_expect_eof(c);
     assert_int_equal(c->count, 1);
     assert_string_equal(f->events.data, "D/a;");
     finish(f);
@@ -807,28 +414,28 @@ static void test_connection_close(void **state) {
 static void test_http10_closes_by_default(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
-    client_send_str(c, "GET /old HTTP/1.0\r\n\r\n");
-    assert_int_equal(client_wait(c, 1), 1);
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, "GET /old HTTP/1.0\r\n\r\n");
+    assert_int_equal(tc_client_wait(c, 1), 1);
     assert_int_equal(c->responses[0].status, 200);
     assert_closes_connection(&c->responses[0]);
     assert_non_null(strstr(c->responses[0].body, "GET /old HTTP/1.0 keep=0"));
-    client_expect_eof(c);
+    tc_client_expect_eof(c);
     finish(f);
 }
 
 static void test_http10_keep_alive(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
+    struct tc_client *c = tc_client_open(&f->h);
     const char *req = "GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
-    client_send_str(c, req);
-    assert_int_equal(client_wait(c, 1), 1);
+    tc_client_send_str(c, req);
+    assert_int_equal(tc_client_wait(c, 1), 1);
     char v[32] = "";
-    assert_true(header_get(c->responses[0].head, "connection", v, sizeof v));
+    assert_true(tc_header_get(c->responses[0].head, "connection", v, sizeof v));
     assert_int_equal(strcasecmp(v, "keep-alive"), 0);
-    client_send_str(c, req);
-    assert_int_equal(client_wait(c, 2), 2);
+    tc_client_send_str(c, req);
+    assert_int_equal(tc_client_wait(c, 2), 2);
     assert_int_equal(c->responses[1].status, 200);
     assert_false(c->eof);
     finish(f);
@@ -847,11 +454,11 @@ static char *request_with_big_header(size_t n) {
 static void test_headers_under_limit(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
+    struct tc_client *c = tc_client_open(&f->h);
     char *req = request_with_big_header(HTTP_MAX_HEADER_BYTES - 1024);
-    client_send_str(c, req);
+    tc_client_send_str(c, req);
     free(req);
-    assert_int_equal(client_wait(c, 1), 1);
+    assert_int_equal(tc_client_wait(c, 1), 1);
     assert_int_equal(c->responses[0].status, 200);
     finish(f);
 }
@@ -859,14 +466,14 @@ static void test_headers_under_limit(void **state) {
 static void test_headers_too_large_431(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
+    struct tc_client *c = tc_client_open(&f->h);
     char *req = request_with_big_header(HTTP_MAX_HEADER_BYTES + 1);
-    client_send_str(c, req);
+    tc_client_send_str(c, req);
     free(req);
-    assert_int_equal(client_wait(c, 1), 1);
+    assert_int_equal(tc_client_wait(c, 1), 1);
     assert_error_response(&c->responses[0], 431, "PAYLOAD_TOO_LARGE");
     assert_closes_connection(&c->responses[0]);
-    client_expect_eof(c);
+    tc_client_expect_eof(c);
     assert_int_equal(f->events.len, 0);
     finish(f);
 }
@@ -874,37 +481,37 @@ static void test_headers_too_large_431(void **state) {
 static void test_too_many_headers_431(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
+    struct tc_client *c = tc_client_open(&f->h);
     buf b = {0};
     buf_append_cstr(&b, "GET /many HTTP/1.1\r\n");
     for (int i = 0; i <= HTTP_MAX_HEADERS; i++)
         buf_append_printf(&b, "X-H%d: v\r\n", i);
     buf_append_cstr(&b, "\r\n");
-    client_send(c, b.data, b.len);
+    tc_client_send(c, b.data, b.len);
     buf_free(&b);
-    assert_int_equal(client_wait(c, 1), 1);
+    assert_int_equal(tc_client_wait(c, 1), 1);
     assert_error_response(&c->responses[0], 431, "PAYLOAD_TOO_LARGE");
-    client_expect_eof(c);
+    tc_client_expect_eof(c);
     finish(f);
 }
 
 /* POST /body with a Content-Length body of n bytes, sent whole in one write. */
-static void send_body_request(struct client *c, size_t n, const char *extra_headers) {
+static void send_body_request(struct tc_client *c, size_t n, const char *extra_headers) {
     buf b = {0};
     buf_append_printf(&b, "POST /body HTTP/1.1\r\nHost: t\r\n%sContent-Length: %zu\r\n\r\n",
                       extra_headers, n);
     for (size_t i = 0; i < n; i++)
         buf_append(&b, "b", 1);
-    client_send(c, b.data, b.len);
+    tc_client_send(c, b.data, b.len);
     buf_free(&b);
 }
 
 static void test_body_at_limit(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
+    struct tc_client *c = tc_client_open(&f->h);
     send_body_request(c, HTTP_MAX_BODY_BYTES, "");
-    assert_int_equal(client_wait(c, 1), 1);
+    assert_int_equal(tc_client_wait(c, 1), 1);
     assert_int_equal(c->responses[0].status, 200);
     char want[64];
     snprintf(want, sizeof want, "body %d:bbb", HTTP_MAX_BODY_BYTES);
@@ -916,15 +523,15 @@ static void test_body_at_limit(void **state) {
 static void test_body_over_limit_413(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
+    struct tc_client *c = tc_client_open(&f->h);
     send_body_request(c, HTTP_MAX_BODY_BYTES + 1, "X-Request-Id: big-body-1\r\n");
-    assert_int_equal(client_wait(c, 1), 1);
+    assert_int_equal(tc_client_wait(c, 1), 1);
     assert_error_response(&c->responses[0], 413, "PAYLOAD_TOO_LARGE");
     char rid[80] = "";
-    header_get(c->responses[0].head, "x-request-id", rid, sizeof rid);
+    tc_header_get(c->responses[0].head, "x-request-id", rid, sizeof rid);
     assert_string_equal(rid, "big-body-1");
     assert_closes_connection(&c->responses[0]);
-    client_expect_eof(c);
+    tc_client_expect_eof(c);
     assert_int_equal(c->read_error, 0);
     assert_int_equal(f->events.len, 0);
     finish(f);
@@ -933,7 +540,7 @@ static void test_body_over_limit_413(void **state) {
 static void test_chunked_over_limit_413(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
+    struct tc_client *c = tc_client_open(&f->h);
     buf b = {0};
     buf_append_cstr(&b, "POST /chunks HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
     size_t sent = 0;
@@ -945,23 +552,23 @@ static void test_chunked_over_limit_413(void **state) {
         sent += 8192;
     }
     buf_append_cstr(&b, "0\r\n\r\n");
-    client_send(c, b.data, b.len);
+    tc_client_send(c, b.data, b.len);
     buf_free(&b);
-    assert_int_equal(client_wait(c, 1), 1);
+    assert_int_equal(tc_client_wait(c, 1), 1);
     assert_error_response(&c->responses[0], 413, "PAYLOAD_TOO_LARGE");
-    client_expect_eof(c);
+    tc_client_expect_eof(c);
     assert_int_equal(f->events.len, 0);
     finish(f);
 }
 
 /* Malformed input → 400 BAD_REQUEST JSON, then the connection closes. */
 static void check_bad_request(struct fixture *f, const char *bytes) {
-    struct client *c = client_open(f);
-    client_send_str(c, bytes);
-    assert_int_equal(client_wait(c, 1), 1);
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, bytes);
+    assert_int_equal(tc_client_wait(c, 1), 1);
     assert_error_response(&c->responses[0], 400, "BAD_REQUEST");
     assert_closes_connection(&c->responses[0]);
-    client_expect_eof(c);
+    tc_client_expect_eof(c);
     assert_int_equal(c->count, 1);
 }
 
@@ -982,12 +589,12 @@ static void test_malformed_request_400(void **state) {
 static void test_pipelined_then_malformed(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
-    client_send_str(c, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\nBLAH\r\n\r\n");
-    assert_int_equal(client_wait(c, 2), 2);
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\nBLAH\r\n\r\n");
+    assert_int_equal(tc_client_wait(c, 2), 2);
     assert_int_equal(c->responses[0].status, 200);
     assert_error_response(&c->responses[1], 400, "BAD_REQUEST");
-    client_expect_eof(c);
+    tc_client_expect_eof(c);
     assert_string_equal(f->events.data, "D/ok;");
     finish(f);
 }
@@ -998,19 +605,19 @@ static void test_pipelined_then_malformed(void **state) {
 static void test_error_reply_lingers_reading(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
-    client_send_str(c, "GARBAGE\r\n\r\n");
-    assert_int_equal(client_wait(c, 1), 1);
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, "GARBAGE\r\n\r\n");
+    assert_int_equal(tc_client_wait(c, 1), 1);
     assert_error_response(&c->responses[0], 400, "BAD_REQUEST");
-    client_expect_eof(c);
+    tc_client_expect_eof(c);
     char junk[4096];
     memset(junk, 'j', sizeof junk);
-    client_send_turn(c, junk, sizeof junk);
+    tc_client_send_turn(c, junk, sizeof junk);
     assert_int_equal(c->write_error, 0);
     c->shutdown_req.data = c;
     assert_int_equal(uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, NULL), 0);
     uint64_t t0 = uv_hrtime();
-    server_wait_connections(f, 0, HTTP_LINGER_MS / 2);
+    tc_server_wait_connections(&f->h, 0, HTTP_LINGER_MS / 2);
     assert_true((uv_hrtime() - t0) / 1000000 < HTTP_LINGER_MS / 2);
     finish(f);
 }
@@ -1018,15 +625,15 @@ static void test_error_reply_lingers_reading(void **state) {
 static void test_expect_continue(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
-    client_send_str(c, "POST /upload HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
-                       "Content-Length: 5\r\n\r\n");
-    assert_int_equal(client_wait(c, 1), 1);
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, "POST /upload HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                          "Content-Length: 5\r\n\r\n");
+    assert_int_equal(tc_client_wait(c, 1), 1);
     assert_int_equal(c->responses[0].status, 100);
     assert_string_equal(c->responses[0].head, "HTTP/1.1 100 Continue");
     assert_int_equal(f->events.len, 0);
-    client_send_str(c, "hello");
-    assert_int_equal(client_wait(c, 2), 2);
+    tc_client_send_str(c, "hello");
+    assert_int_equal(tc_client_wait(c, 2), 2);
     assert_int_equal(c->responses[1].status, 200);
     assert_non_null(strstr(c->responses[1].body, "body 5:hello"));
     assert_keeps_connection(&c->responses[1]);
@@ -1037,16 +644,16 @@ static void test_expect_continue(void **state) {
 static void test_expect_continue_over_limit(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
+    struct tc_client *c = tc_client_open(&f->h);
     char req[256];
     snprintf(req, sizeof req,
              "POST /upload HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
              "Content-Length: %d\r\n\r\n",
              HTTP_MAX_BODY_BYTES + 1);
-    client_send_str(c, req);
-    assert_int_equal(client_wait(c, 1), 1);
+    tc_client_send_str(c, req);
+    assert_int_equal(tc_client_wait(c, 1), 1);
     assert_error_response(&c->responses[0], 413, "PAYLOAD_TOO_LARGE");
-    client_expect_eof(c);
+    tc_client_expect_eof(c);
     assert_int_equal(c->count, 1);
     finish(f);
 }
@@ -1055,18 +662,18 @@ static void test_expect_continue_over_limit(void **state) {
 static void test_async_handler_pipelined(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
-    client_send_str(c, "GET /async HTTP/1.1\r\nHost: t\r\n\r\n"
-                       "GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_int_equal(client_wait(c, 2), 2);
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, "GET /async HTTP/1.1\r\nHost: t\r\n\r\n"
+                          "GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(tc_client_wait(c, 2), 2);
     assert_int_equal(c->responses[0].status, 200);
     assert_string_equal(c->responses[0].body, "async");
     assert_int_equal(c->responses[1].status, 200);
     assert_non_null(strstr(c->responses[1].body, "GET /after "));
     assert_string_equal(f->events.data, "D/async;R/async;D/after;");
     char a[80] = "", b[80] = "";
-    header_get(c->responses[0].head, "x-request-id", a, sizeof a);
-    header_get(c->responses[1].head, "x-request-id", b, sizeof b);
+    tc_header_get(c->responses[0].head, "x-request-id", a, sizeof a);
+    tc_header_get(c->responses[1].head, "x-request-id", b, sizeof b);
     assert_true(a[0] && b[0]);
     assert_string_not_equal(a, b);
     finish(f);
@@ -1077,16 +684,16 @@ static void test_async_handler_pipelined(void **state) {
 static void test_held_request_client_eof(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
-    client_send_str(c, "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_true(wait_for(f, cond_held, f, WAIT_MS));
-    client_close(c);
-    assert_true(wait_for(f, cond_clients_closed, f, WAIT_MS));
-    uv_run(&f->loop, UV_RUN_NOWAIT);
-    assert_int_equal(http_server_open_connections(f->server), 1); /* the handler holds it */
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_true(tc_wait_for(&f->h, cond_held, f, TC_WAIT_MS));
+    tc_client_close(c);
+    assert_true(tc_wait_for(&f->h, tc_cond_clients_closed, &f->h, TC_WAIT_MS));
+    uv_run(&f->h.loop, UV_RUN_NOWAIT);
+    assert_int_equal(http_server_open_connections(f->h.server), 1); /* the handler holds it */
     http_reply(f->held, 200, "text/plain", "late", 4, NULL);
     f->held = NULL;
-    server_wait_connections(f, 0, WAIT_MS);
+    tc_server_wait_connections(&f->h, 0, TC_WAIT_MS);
     finish(f);
 }
 
@@ -1095,16 +702,16 @@ static void test_held_request_client_eof(void **state) {
 static void test_held_request_client_reset(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
-    client_send_str(c, "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_true(wait_for(f, cond_held, f, WAIT_MS));
-    client_reset(c);
-    assert_true(wait_for(f, cond_clients_closed, f, WAIT_MS));
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_true(tc_wait_for(&f->h, cond_held, f, TC_WAIT_MS));
+    tc_client_reset(c);
+    assert_true(tc_wait_for(&f->h, tc_cond_clients_closed, &f->h, TC_WAIT_MS));
     for (int i = 0; i < 3; i++)
-        uv_run(&f->loop, UV_RUN_NOWAIT);
+        uv_run(&f->h.loop, UV_RUN_NOWAIT);
     http_reply(f->held, 200, "text/plain", "late", 4, NULL);
     f->held = NULL;
-    server_wait_connections(f, 0, WAIT_MS);
+    tc_server_wait_connections(&f->h, 0, TC_WAIT_MS);
     finish(f);
 }
 
@@ -1112,35 +719,34 @@ static void test_held_request_client_reset(void **state) {
 static void test_shutdown_waits_for_held_reply(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *idle = client_open(f);
-    client_send_str(idle, SIMPLE_GET);
-    assert_int_equal(client_wait(idle, 1), 1);
-    struct client *busy = client_open(f);
-    client_send_str(busy, "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_true(wait_for(f, cond_held, f, WAIT_MS));
-    f->shutdown_started = 1;
-    http_server_shutdown(f->server, on_server_done, f);
-    client_expect_eof(idle);
-    assert_false(f->server_done);
+    struct tc_client *idle = tc_client_open(&f->h);
+    tc_client_send_str(idle, SIMPLE_GET);
+    assert_int_equal(tc_client_wait(idle, 1), 1);
+    struct tc_client *busy = tc_client_open(&f->h);
+    tc_client_send_str(busy, "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_true(tc_wait_for(&f->h, cond_held, f, TC_WAIT_MS));
+    tc_server_shutdown(&f->h);
+    tc_client_expect_eof(idle);
+    assert_false(f->h.server_done);
     assert_false(busy->eof);
     http_reply(f->held, 200, "text/plain", "last", 4, NULL);
     f->held = NULL;
-    assert_int_equal(client_wait(busy, 1), 1);
+    assert_int_equal(tc_client_wait(busy, 1), 1);
     assert_string_equal(busy->responses[0].body, "last");
     assert_closes_connection(&busy->responses[0]);
-    client_expect_eof(busy);
-    client_close(busy); /* the server may wait for our FIN before it closes */
-    assert_true(wait_for(f, cond_server_done, f, WAIT_MS));
+    tc_client_expect_eof(busy);
+    tc_client_close(busy); /* the server may wait for our FIN before it closes */
+    assert_true(tc_wait_for(&f->h, tc_cond_server_done, &f->h, TC_WAIT_MS));
     finish(f);
 }
 
 static void test_request_id_in_error_body(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
-    client_send_str(c, "GET /error HTTP/1.1\r\nHost: t\r\n\r\n"
-                       "GET /error HTTP/1.1\r\nHost: t\r\nX-Request-Id: from-proxy.7\r\n\r\n");
-    assert_int_equal(client_wait(c, 2), 2);
+    struct tc_client *c = tc_client_open(&f->h);
+    tc_client_send_str(c, "GET /error HTTP/1.1\r\nHost: t\r\n\r\n"
+                          "GET /error HTTP/1.1\r\nHost: t\r\nX-Request-Id: from-proxy.7\r\n\r\n");
+    assert_int_equal(tc_client_wait(c, 2), 2);
     assert_error_response(&c->responses[0], 404, "NOT_FOUND");
     assert_error_response(&c->responses[1], 404, "NOT_FOUND");
     assert_non_null(strstr(c->responses[1].body, "\"requestId\":\"from-proxy.7\""));
@@ -1149,16 +755,16 @@ static void test_request_id_in_error_body(void **state) {
 }
 
 /* Sends a request with the given X-Request-Id line and returns the echoed header (static). */
-static const char *request_id_for(struct client *c, const char *id) {
+static const char *request_id_for(struct tc_client *c, const char *id) {
     static char got[128];
     char req[512];
     snprintf(req, sizeof req, "GET /id HTTP/1.1\r\nHost: t\r\nX-Request-Id: %s\r\n\r\n", id);
     size_t n = c->count + 1;
-    client_send_str(c, req);
-    assert_int_equal(client_wait(c, n), n);
+    tc_client_send_str(c, req);
+    assert_int_equal(tc_client_wait(c, n), n);
     assert_int_equal(c->responses[n - 1].status, 200);
     got[0] = '\0';
-    assert_true(header_get(c->responses[n - 1].head, "x-request-id", got, sizeof got));
+    assert_true(tc_header_get(c->responses[n - 1].head, "x-request-id", got, sizeof got));
     return got;
 }
 
@@ -1172,7 +778,7 @@ static int id_is_safe(const char *id) {
 static void test_request_id_echo_and_replace(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
+    struct tc_client *c = tc_client_open(&f->h);
     assert_string_equal(request_id_for(c, "abc-123"), "abc-123");
     char max[HTTP_REQUEST_ID_MAX + 2];
     memset(max, 'm', HTTP_REQUEST_ID_MAX);
@@ -1204,11 +810,11 @@ static void test_request_id_echo_and_replace(void **state) {
 static void test_reply_from_timer_flushed_promptly(void **state) {
     struct fixture *f = *state;
     server_start(f, 0);
-    struct client *c = client_open(f);
+    struct tc_client *c = tc_client_open(&f->h);
     uint64_t t0 = uv_hrtime();
     for (size_t i = 0; i < 10; i++) {
-        client_send_str(c, "GET /timer HTTP/1.1\r\nHost: t\r\n\r\n");
-        assert_int_equal(client_wait(c, i + 1), i + 1);
+        tc_client_send_str(c, "GET /timer HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_int_equal(tc_client_wait(c, i + 1), i + 1);
         assert_string_equal(c->responses[i].body, "timer");
     }
     uint64_t ms = (uv_hrtime() - t0) / 1000000;
@@ -1225,20 +831,20 @@ static void test_output_backpressure(void **state) {
     struct fixture *f = *state;
     const size_t total = 400; /* 400 × 64 KiB = 25 MiB, more than loopback buffers hold */
     server_start(f, 0);
-    struct client *c = client_open(f);
+    struct tc_client *c = tc_client_open(&f->h);
     uv_read_stop((uv_stream_t *)&c->tcp);
     buf b = {0};
     for (size_t i = 0; i < total; i++)
         buf_append_printf(&b, "GET /big/%zu HTTP/1.1\r\nHost: t\r\n\r\n", i);
-    client_send(c, b.data, b.len);
+    tc_client_send(c, b.data, b.len);
     buf_free(&b);
-    wait_for(f, cond_never, NULL, 300);
+    tc_wait_for(&f->h, tc_cond_never, NULL, 300);
     if (f->dispatched >= total)
         fail_msg("all %zu requests were dispatched while the client read nothing", total);
     assert_true(f->dispatched > 0);
-    c->rolling = 1;
-    assert_int_equal(uv_read_start((uv_stream_t *)&c->tcp, client_on_alloc, client_on_read), 0);
-    assert_int_equal(client_wait_rolled(c, total), total);
+    c->on_response = check_big_in_order;
+    assert_int_equal(tc_client_read_start(c), 0);
+    assert_int_equal(tc_client_wait_dropped(c, total), total);
     assert_int_equal(f->dispatched, total);
     assert_false(c->eof);
     finish(f);
@@ -1253,10 +859,10 @@ static void check_half_close(struct fixture *f, const char *path, size_t body_le
     int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
     if (path2)
         snprintf(req + n, sizeof req - (size_t)n, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path2);
-    int fd = raw_connect_send(f, req, 1);
-    wait_for(f, cond_never, NULL, 100);
-    struct client *c = client_adopt(f, fd);
-    client_wait(c, want);
+    int fd = tc_raw_connect_send(&f->h, req, 1);
+    tc_wait_for(&f->h, tc_cond_never, NULL, 100);
+    struct tc_client *c = tc_client_adopt(&f->h, fd);
+    tc_client_wait(c, want);
     if (c->count != want)
         fail_msg("%zu request(s) then half-close: %zu complete replies, then %zu stray bytes and "
                  "EOF",
@@ -1267,7 +873,7 @@ static void check_half_close(struct fixture *f, const char *path, size_t body_le
         assert_int_equal(c->responses[1].status, 200);
         assert_int_equal(c->responses[1].body_len, body_len2);
     }
-    client_expect_eof(c);
+    tc_client_expect_eof(c);
 }
 
 static void test_half_close_small_reply(void **state) {
@@ -1307,31 +913,32 @@ static void half_close_while_reply_in_flight_once(struct fixture *f) {
     const char *req = "GET /large HTTP/1.1\r\nHost: t\r\n\r\n"
                       "GET /medium HTTP/1.1\r\nHost: t\r\n\r\n";
     size_t before = f->dispatched;
-    int fd = raw_connect_send(f, req, 1);
+    int fd = tc_raw_connect_send(&f->h, req, 1);
     buf got = {0};
     char chunk[65536];
-    uint64_t deadline = uv_hrtime() + (uint64_t)WAIT_MS * 1000000;
+    uint64_t deadline = uv_hrtime() + (uint64_t)TC_WAIT_MS * 1000000;
     while (f->dispatched < before + 2 && uv_hrtime() < deadline) {
         ssize_t n = recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
         if (n > 0)
             buf_append(&got, chunk, (size_t)n);
-        uv_run(&f->loop, UV_RUN_NOWAIT);
+        uv_run(&f->h.loop, UV_RUN_NOWAIT);
     }
     assert_int_equal(f->dispatched, before + 2);
-    wait_for(f, cond_never, NULL, 100); /* the server reads the FIN while /medium is queued */
-    struct client *c = client_adopt(f, fd);
+    tc_wait_for(&f->h, tc_cond_never, NULL,
+                100); /* the server reads the FIN while /medium is queued */
+    struct tc_client *c = tc_client_adopt(&f->h, fd);
     buf_append(&c->in, got.data, got.len);
     buf_free(&got);
-    while (client_parse_one(c))
+    while (tc_client_parse_one(c))
         ;
-    client_wait(c, 2);
+    tc_client_wait(c, 2);
     if (c->count != 2)
         fail_msg("2 requests then half-close: %zu complete replies, then %zu stray bytes and EOF",
                  c->count, c->in.len);
     assert_int_equal(c->responses[0].body_len, LARGE_BODY_BYTES);
     assert_int_equal(c->responses[1].body_len, MEDIUM_BODY_BYTES);
-    client_expect_eof(c);
-    client_close(c);
+    tc_client_expect_eof(c);
+    tc_client_close(c);
 }
 
 /* A reply still being written (the client's window is full) when the server reads the client's
@@ -1350,34 +957,34 @@ static void test_half_close_while_reply_in_flight(void **state) {
 static void test_connection_cap(void **state) {
     struct fixture *f = *state;
     server_start(f, 2);
-    struct client *a = client_open(f);
-    struct client *b = client_open(f);
-    client_send_str(a, SIMPLE_GET);
-    client_send_str(b, SIMPLE_GET);
-    assert_int_equal(client_wait(a, 1), 1);
-    assert_int_equal(client_wait(b, 1), 1);
-    server_wait_connections(f, 2, WAIT_MS);
+    struct tc_client *a = tc_client_open(&f->h);
+    struct tc_client *b = tc_client_open(&f->h);
+    tc_client_send_str(a, SIMPLE_GET);
+    tc_client_send_str(b, SIMPLE_GET);
+    assert_int_equal(tc_client_wait(a, 1), 1);
+    assert_int_equal(tc_client_wait(b, 1), 1);
+    tc_server_wait_connections(&f->h, 2, TC_WAIT_MS);
 
-    struct client *third = client_open(f);
-    client_send_str(third, SIMPLE_GET);
-    assert_int_equal(client_wait(third, 1), 1);
+    struct tc_client *third = tc_client_open(&f->h);
+    tc_client_send_str(third, SIMPLE_GET);
+    assert_int_equal(tc_client_wait(third, 1), 1);
     assert_error_response(&third->responses[0], 503, "UNAVAILABLE");
-    assert_true(has_header(&third->responses[0], "retry-after"));
+    assert_true(tc_has_header(&third->responses[0], "retry-after"));
     assert_closes_connection(&third->responses[0]);
-    client_expect_eof(third);
+    tc_client_expect_eof(third);
     assert_int_equal(third->count, 1);
     assert_int_equal(f->events.len, 2 * strlen("D/hello;"));
 
-    client_send_str(a, SIMPLE_GET);
-    assert_int_equal(client_wait(a, 2), 2);
+    tc_client_send_str(a, SIMPLE_GET);
+    assert_int_equal(tc_client_wait(a, 2), 2);
     assert_int_equal(a->responses[1].status, 200);
 
-    client_close(third);
-    client_close(a);
-    server_wait_connections(f, 1, SHUTDOWN_WAIT_MS);
-    struct client *d = client_open(f);
-    client_send_str(d, SIMPLE_GET);
-    assert_int_equal(client_wait(d, 1), 1);
+    tc_client_close(third);
+    tc_client_close(a);
+    tc_server_wait_connections(&f->h, 1, TC_SHUTDOWN_WAIT_MS);
+    struct tc_client *d = tc_client_open(&f->h);
+    tc_client_send_str(d, SIMPLE_GET);
+    assert_int_equal(tc_client_wait(d, 1), 1);
     assert_int_equal(d->responses[0].status, 200);
     finish(f);
 }

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -27,19 +26,17 @@
 #include "net/http.h"
 #include "net/http_reply.h"
 #include "net/ws.h"
+#include "http_client.h"
 #include "util/buf.h"
 
-#define WAIT_MS          3000                    /* bound of any single wait */
-#define SHUTDOWN_WAIT_MS (HTTP_LINGER_MS + 3000) /* a lingering connection may delay shutdown */
-#define MAX_CLIENTS      16
-#define MAX_SESSIONS     8
-#define MAX_FRAMES       64
-#define MAX_TEXTS        16
-#define SHORT_DEADLINE   20          /* ms: the owner deadline of the deadline test */
-#define FLOOD_MSG_BYTES  (64 * 1024) /* one message of the output-limit tests */
-#define FLOOD_MAX_MSGS   1024        /* bound of the output-limit tests: 64 MiB */
-#define RFC_KEY          "dGhlIHNhbXBsZSBub25jZQ=="
-#define RFC_ACCEPT       "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+#define MAX_SESSIONS    8
+#define MAX_FRAMES      64
+#define MAX_TEXTS       16
+#define SHORT_DEADLINE  20          /* ms: the owner deadline of the deadline test */
+#define FLOOD_MSG_BYTES (64 * 1024) /* one message of the output-limit tests */
+#define FLOOD_MAX_MSGS  1024        /* bound of the output-limit tests: 64 MiB */
+#define RFC_KEY         "dGhlIHNhbXBsZSBub25jZQ=="
+#define RFC_ACCEPT      "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 enum {
     OP_CONT = 0x0,
@@ -57,29 +54,22 @@ struct frame {
     size_t read_no; /* the client read in which the frame's last byte arrived */
 };
 
-struct fixture;
-
+/* A WebSocket client: the harness's client plus what its on_data parsed. */
 struct client {
-    struct fixture *f;
-    uv_tcp_t tcp;
-    uv_connect_t connect_req;
-    int open, closing, closed;
-    int connected, connect_status;
-    int eof, read_error;
-    int writes_pending, write_error;
-    int bad;           /* malformed server output */
-    int have_response; /* the HTTP response (101 or an error) is in */
+    struct tc_client tc; /* first: on_data casts back */
+    int bad;             /* malformed server output */
+    int have_response;   /* the HTTP response (101 or an error) is in */
     int status;
     char *head; /* status line and headers, NUL-terminated */
     char *body;
     size_t body_len;
     int upgraded; /* 101 seen: what follows are frames */
-    size_t reads;
-    buf in;
     struct frame frames[MAX_FRAMES];
     size_t frame_count;
     size_t want;
 };
+
+struct fixture;
 
 /* The server side of one WebSocket: what the test handlers saw. */
 struct session {
@@ -99,76 +89,24 @@ struct session {
 };
 
 struct fixture {
-    uv_loop_t loop;
-    uv_timer_t guard;
-    int guard_fired, guard_closed;
-    http_server *server;
-    int port;
-    int shutdown_started, server_done, loop_closed;
-    struct client clients[MAX_CLIENTS];
+    struct tc_harness h;
+    struct client clients[TC_MAX_CLIENTS];
     size_t client_count;
     struct session sessions[MAX_SESSIONS];
     size_t session_count;
     int rejected; /* handshakes ws_accept refused */
-    char read_buf[65536];
 };
 
 /* ---- bounded waiting ---- */
 
-typedef int (*cond_fn)(const void *arg);
-
-static void on_guard(uv_timer_t *t) {
-    struct fixture *f = t->data;
-    f->guard_fired = 1;
-}
-
-/* Runs the loop until done(arg) or ms elapse; returns done(arg). */
-static int wait_for(struct fixture *f, cond_fn done, const void *arg, uint64_t ms) {
-    f->guard_fired = 0;
-    uv_timer_start(&f->guard, on_guard, ms, 0);
-    while (!done(arg) && !f->guard_fired)
-        uv_run(&f->loop, UV_RUN_ONCE);
-    uv_timer_stop(&f->guard);
-    return done(arg);
-}
-
-static int cond_never(const void *arg) {
-    (void)arg;
-    return 0;
-}
-
-static int cond_server_done(const void *arg) {
-    return ((const struct fixture *)arg)->server_done;
-}
-
-static int cond_clients_closed(const void *arg) {
-    const struct fixture *f = arg;
-    for (size_t i = 0; i < f->client_count; i++)
-        if (f->clients[i].open && !f->clients[i].closed)
-            return 0;
-    return 1;
-}
-
-static int cond_connected(const void *arg) {
-    return ((const struct client *)arg)->connected;
-}
-
-static int cond_written(const void *arg) {
-    return ((const struct client *)arg)->writes_pending == 0;
-}
-
 static int cond_response(const void *arg) {
     const struct client *c = arg;
-    return c->have_response || c->eof;
+    return c->have_response || c->tc.eof;
 }
 
 static int cond_frames(const void *arg) {
     const struct client *c = arg;
-    return c->frame_count >= c->want || c->eof;
-}
-
-static int cond_eof(const void *arg) {
-    return ((const struct client *)arg)->eof;
+    return c->frame_count >= c->want || c->tc.eof;
 }
 
 static int cond_session_closed(const void *arg) {
@@ -187,34 +125,10 @@ static int cond_deadline(const void *arg) {
 
 /* ---- what the client reads: one HTTP response, then server frames ---- */
 
-/* Copies the value of the first header called name into out; 0 when absent. */
-static int header_get(const char *head, const char *name, char *out, size_t outlen) {
-    size_t name_len = strlen(name);
-    const char *line = strstr(head, "\r\n");
-    while (line) {
-        line += 2;
-        const char *eol = strstr(line, "\r\n");
-        size_t len = eol ? (size_t)(eol - line) : strlen(line);
-        if (len > name_len && line[name_len] == ':' && strncasecmp(line, name, name_len) == 0) {
-            const char *v = line + name_len + 1;
-            while (*v == ' ')
-                v++;
-            size_t vlen = (size_t)(line + len - v);
-            if (vlen >= outlen)
-                vlen = outlen - 1;
-            memcpy(out, v, vlen);
-            out[vlen] = '\0';
-            return 1;
-        }
-        line = eol;
-    }
-    return 0;
-}
-
-/* Moves the HTTP response from c->in to c->head/body; 0 while incomplete. */
+/* Moves the HTTP response from c->tc.in to c->head/body; 0 while incomplete. */
 static int client_parse_response(struct client *c) {
-    const char *data = c->in.data;
-    const char *end = data ? memmem(data, c->in.len, "\r\n\r\n", 4) : NULL;
+    const char *data = c->tc.in.data;
+    const char *end = data ? memmem(data, c->tc.in.len, "\r\n\r\n", 4) : NULL;
     if (!end)
         return 0;
     size_t head_len = (size_t)(end - data);
@@ -225,9 +139,9 @@ static int client_parse_response(struct client *c) {
     char cl[32];
     size_t body_len = 0;
     char *head = strndup(data, head_len);
-    if (c->status != 101 && header_get(head, "content-length", cl, sizeof cl))
+    if (c->status != 101 && tc_header_get(head, "content-length", cl, sizeof cl))
         body_len = strtoul(cl, NULL, 10);
-    if (c->in.len < head_len + 4 + body_len) {
+    if (c->tc.in.len < head_len + 4 + body_len) {
         free(head);
         return 0;
     }
@@ -236,15 +150,15 @@ static int client_parse_response(struct client *c) {
     c->body_len = body_len;
     c->have_response = 1;
     c->upgraded = c->status == 101;
-    buf_consume(&c->in, head_len + 4 + body_len);
+    buf_consume(&c->tc.in, head_len + 4 + body_len);
     return 1;
 }
 
-/* Moves one complete server frame from c->in to c->frames; 0 while incomplete. Server frames
+/* Moves one complete server frame from c->tc.in to c->frames; 0 while incomplete. Server frames
  * must be unmasked with RSV bits clear. */
 static int client_parse_frame(struct client *c) {
-    const unsigned char *p = (const unsigned char *)c->in.data;
-    size_t n = c->in.len, off = 2;
+    const unsigned char *p = (const unsigned char *)c->tc.in.data;
+    size_t n = c->tc.in.len, off = 2;
     if (!p || n < 2)
         return 0;
     uint64_t len = p[1] & 0x7f;
@@ -276,8 +190,8 @@ static int client_parse_frame(struct client *c) {
     fr->opcode = p[0] & 0x0f;
     fr->data = strndup((const char *)p + off, (size_t)len);
     fr->len = (size_t)len;
-    fr->read_no = c->reads;
-    buf_consume(&c->in, off + (size_t)len);
+    fr->read_no = c->tc.reads;
+    buf_consume(&c->tc.in, off + (size_t)len);
     return 1;
 }
 
@@ -295,30 +209,13 @@ static void client_clear(struct client *c) {
     free(c->head);
     free(c->body);
     c->head = c->body = NULL;
-    buf_free(&c->in);
 }
 
 /* ---- the client ---- */
 
-static void client_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
-    struct client *c = h->data;
-    (void)suggested;
-    *b = uv_buf_init(c->f->read_buf, sizeof c->f->read_buf);
-}
-
-static void client_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
-    struct client *c = s->data;
-    if (n < 0) {
-        if (n != UV_EOF)
-            c->read_error = (int)n;
-        c->eof = 1;
-        uv_read_stop(s);
-        return;
-    }
-    if (n == 0)
-        return;
-    c->reads++;
-    buf_append(&c->in, b->base, (size_t)n);
+/* on_data: the HTTP response first, then frames once it was a 101. */
+static void client_on_data(struct tc_client *tc) {
+    struct client *c = (struct client *)tc;
     if (!c->have_response && !client_parse_response(c))
         return;
     if (c->upgraded)
@@ -326,37 +223,13 @@ static void client_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
             ;
 }
 
-static void client_on_connect(uv_connect_t *req, int status) {
-    struct client *c = req->data;
-    c->connected = 1;
-    c->connect_status = status;
-}
-
-static void client_on_closed(uv_handle_t *h) {
-    struct client *c = h->data;
-    c->closed = 1;
-}
-
 /* Connects a new client to the server and starts reading; rcvbuf > 0 shrinks the client's
  * receive buffer (set before connecting) so that large server writes cannot leave at once. */
 static struct client *client_open_rcvbuf(struct fixture *f, int rcvbuf) {
-    assert_true(f->client_count < MAX_CLIENTS);
+    assert_true(f->client_count < TC_MAX_CLIENTS);
     struct client *c = &f->clients[f->client_count++];
-    c->f = f;
-    assert_int_equal(uv_tcp_init_ex(&f->loop, &c->tcp, AF_INET), 0);
-    if (rcvbuf > 0)
-        assert_int_equal(uv_recv_buffer_size((uv_handle_t *)&c->tcp, &rcvbuf), 0);
-    c->tcp.data = c;
-    c->open = 1;
-    struct sockaddr_in addr;
-    assert_int_equal(uv_ip4_addr("127.0.0.1", f->port, &addr), 0);
-    c->connect_req.data = c;
-    assert_int_equal(
-        uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&addr, client_on_connect), 0);
-    assert_true(wait_for(f, cond_connected, c, WAIT_MS));
-    assert_int_equal(c->connect_status, 0);
-    uv_tcp_nodelay(&c->tcp, 1);
-    assert_int_equal(uv_read_start((uv_stream_t *)&c->tcp, client_on_alloc, client_on_read), 0);
+    c->tc.on_data = client_on_data;
+    tc_client_open_in(&f->h, &c->tc, rcvbuf);
     return c;
 }
 
@@ -370,7 +243,7 @@ static int server_fd_of(struct client *c) {
     struct sockaddr_storage mine, peer;
     socklen_t mine_len = sizeof mine;
     uv_os_fd_t cfd;
-    if (uv_fileno((uv_handle_t *)&c->tcp, &cfd) != 0 ||
+    if (uv_fileno((uv_handle_t *)&c->tc.tcp, &cfd) != 0 ||
         getsockname(cfd, (struct sockaddr *)&mine, &mine_len) != 0)
         return -1;
     for (int fd = 3; fd < 4096; fd++) {
@@ -382,52 +255,10 @@ static int server_fd_of(struct client *c) {
     return -1;
 }
 
-static void client_close(struct client *c) {
-    if (c->open && !c->closing) {
-        c->closing = 1;
-        uv_close((uv_handle_t *)&c->tcp, client_on_closed);
-    }
-}
-
-struct write_req {
-    uv_write_t req; /* first: the callback casts back */
-    struct client *c;
-    char data[];
-};
-
-static void client_on_write(uv_write_t *w, int status) {
-    struct write_req *wr = (struct write_req *)w;
-    wr->c->writes_pending--;
-    if (status < 0)
-        wr->c->write_error = status;
-    free(wr);
-}
-
-static void client_send(struct client *c, const void *data, size_t len) {
-    struct write_req *wr = malloc(sizeof *wr + len);
-    assert_non_null(wr);
-    wr->c = c;
-    memcpy(wr->data, data, len);
-    uv_buf_t b = uv_buf_init(wr->data, (unsigned)len);
-    assert_int_equal(uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, client_on_write), 0);
-    c->writes_pending++;
-}
-
-/* Waits until every write left, then gives the server one more loop turn to read them. */
-static void client_flush_turn(struct client *c) {
-    assert_true(wait_for(c->f, cond_written, c, WAIT_MS));
-    uv_run(&c->f->loop, UV_RUN_NOWAIT);
-}
-
-static void client_send_turn(struct client *c, const void *data, size_t len) {
-    client_send(c, data, len);
-    client_flush_turn(c);
-}
-
 /* Waits until the client holds n frames (or the server closed); returns the count. */
 static size_t client_wait_frames(struct client *c, size_t n) {
     c->want = n;
-    wait_for(c->f, cond_frames, c, WAIT_MS);
+    tc_wait_for(c->tc.h, cond_frames, c, TC_WAIT_MS);
     assert_false(c->bad);
     return c->frame_count;
 }
@@ -470,7 +301,7 @@ static void send_frame(struct client *c, int fin, int opcode, const void *payloa
     buf b = {0};
     frame_encode(&b, fin, opcode, 1, payload, len);
     assert_false(b.failed);
-    client_send(c, b.data, b.len);
+    tc_client_send(&c->tc, b.data, b.len);
     buf_free(&b);
 }
 
@@ -594,67 +425,24 @@ static void test_dispatch(http_request *req, void *ctx) {
 static void server_start(struct fixture *f) {
     struct http_server_options opt = {
         .host = "127.0.0.1", .port = 0, .dispatch = test_dispatch, .dispatch_ctx = f};
-    assert_int_equal(http_server_start(&f->loop, &opt, &f->server), 0);
-    char addr[64];
-    assert_int_equal(http_server_address(f->server, addr, sizeof addr), 0);
-    const char *colon = strrchr(addr, ':');
-    assert_non_null(colon);
-    f->port = atoi(colon + 1);
-    assert_true(f->port > 0);
-}
-
-static void on_server_done(void *arg) {
-    struct fixture *f = arg;
-    f->server_done = 1;
-}
-
-static void server_shutdown(struct fixture *f) {
-    if (!f->shutdown_started) {
-        f->shutdown_started = 1;
-        http_server_shutdown(f->server, on_server_done, f);
-    }
-}
-
-static void clients_close_all(struct fixture *f) {
-    for (size_t i = 0; i < f->client_count; i++)
-        client_close(&f->clients[i]);
-}
-
-static void loop_close_guard(struct fixture *f) {
-    if (!f->guard_closed) {
-        f->guard_closed = 1;
-        uv_close((uv_handle_t *)&f->guard, NULL);
-    }
-    uv_run(&f->loop, UV_RUN_NOWAIT);
+    tc_server_start(&f->h, &opt);
 }
 
 /* The end of every test: graceful shutdown, on_close exactly once per WebSocket, every handle
  * closed, uv_loop_close() == 0. */
 static void finish(struct fixture *f) {
-    clients_close_all(f);
-    server_shutdown(f);
-    assert_true(wait_for(f, cond_server_done, f, SHUTDOWN_WAIT_MS));
-    http_server_free(f->server);
-    f->server = NULL;
-    assert_true(wait_for(f, cond_clients_closed, f, WAIT_MS));
+    tc_finish_server(&f->h);
     for (size_t i = 0; i < f->session_count; i++) {
         assert_int_equal(f->sessions[i].closes, 1);
         assert_false(f->sessions[i].overflow);
     }
-    loop_close_guard(f);
-    int rc = uv_loop_close(&f->loop);
-    if (rc != 0)
-        uv_print_all_handles(&f->loop, stderr);
-    assert_int_equal(rc, 0);
-    f->loop_closed = 1;
+    tc_finish_loop(&f->h);
 }
 
 static int setup(void **state) {
     struct fixture *f = calloc(1, sizeof *f);
-    if (!f || uv_loop_init(&f->loop) != 0)
+    if (!f || tc_harness_init(&f->h) != 0)
         return -1;
-    uv_timer_init(&f->loop, &f->guard);
-    f->guard.data = f;
     *state = f;
     return 0;
 }
@@ -663,21 +451,8 @@ static int setup(void **state) {
  * live handle still points to. */
 static int teardown(void **state) {
     struct fixture *f = *state;
-    if (!f->loop_closed) {
-        clients_close_all(f);
-        if (f->server)
-            server_shutdown(f);
-        if (f->server && !wait_for(f, cond_server_done, f, SHUTDOWN_WAIT_MS)) {
-            http_server_force_close(f->server);
-            wait_for(f, cond_server_done, f, WAIT_MS);
-        }
-        if (f->server && f->server_done)
-            http_server_free(f->server);
-        wait_for(f, cond_clients_closed, f, WAIT_MS);
-        loop_close_guard(f);
-        if (uv_loop_close(&f->loop) != 0)
-            return -1;
-    }
+    if (tc_harness_teardown(&f->h) != 0)
+        return -1;
     for (size_t i = 0; i < f->client_count; i++)
         client_clear(&f->clients[i]);
     for (size_t i = 0; i < MAX_SESSIONS; i++)
@@ -710,7 +485,7 @@ static void handshake_request(buf *out, const char *method, const char *upgrade,
 
 static void assert_header(const struct client *c, const char *name, const char *want) {
     char v[128] = "";
-    if (!header_get(c->head, name, v, sizeof v))
+    if (!tc_header_get(c->head, name, v, sizeof v))
         fail_msg("no %s header in:\n%s", name, c->head);
     assert_string_equal(v, want);
 }
@@ -723,7 +498,7 @@ static void assert_switched(const struct client *c) {
     assert_header(c, "connection", "Upgrade");
     assert_header(c, "sec-websocket-accept", RFC_ACCEPT);
     char rid[128] = "";
-    assert_true(header_get(c->head, "x-request-id", rid, sizeof rid));
+    assert_true(tc_header_get(c->head, "x-request-id", rid, sizeof rid));
     assert_true(rid[0] != '\0');
 }
 
@@ -735,9 +510,9 @@ static struct client *ws_connect_with(struct fixture *f, const char *extra, cons
     handshake_request(&req, "GET", "websocket", "Upgrade", RFC_KEY, "13", extra);
     if (tail)
         buf_append(&req, tail->data, tail->len);
-    client_send(c, req.data, req.len);
+    tc_client_send(&c->tc, req.data, req.len);
     buf_free(&req);
-    assert_true(wait_for(f, cond_response, c, WAIT_MS));
+    assert_true(tc_wait_for(&f->h, cond_response, c, TC_WAIT_MS));
     assert_false(c->bad);
     assert_switched(c);
     return c;
@@ -755,7 +530,7 @@ static struct client *ws_connect(struct fixture *f, struct session **s) {
 /* Waits until the session holds n texts (or closed). */
 static void wait_texts(struct session *s, size_t n) {
     s->want = n;
-    assert_true(wait_for(s->f, cond_texts, s, WAIT_MS));
+    assert_true(tc_wait_for(&s->f->h, cond_texts, s, TC_WAIT_MS));
     assert_int_equal(s->closes, 0);
     assert_int_equal(s->text_count, n);
 }
@@ -769,9 +544,9 @@ static void assert_text(const struct session *s, size_t i, const void *data, siz
 
 /* Waits for EOF; the last frame must be a close with code (0 = no close frame required). */
 static void expect_closed_with(struct client *c, int code) {
-    assert_true(wait_for(c->f, cond_eof, c, WAIT_MS));
+    assert_true(tc_wait_for(c->tc.h, tc_cond_eof, &c->tc, TC_WAIT_MS));
     assert_false(c->bad);
-    assert_int_equal(c->in.len, 0);
+    assert_int_equal(c->tc.in.len, 0);
     if (code) {
         assert_true(c->frame_count > 0);
         const struct frame *last = &c->frames[c->frame_count - 1];
@@ -781,7 +556,7 @@ static void expect_closed_with(struct client *c, int code) {
 }
 
 static void wait_session_closed(struct session *s) {
-    assert_true(wait_for(s->f, cond_session_closed, s, SHUTDOWN_WAIT_MS));
+    assert_true(tc_wait_for(&s->f->h, cond_session_closed, s, TC_SHUTDOWN_WAIT_MS));
     assert_int_equal(s->closes, 1);
 }
 
@@ -802,11 +577,11 @@ static void test_handshake_101(void **state) {
     struct client *c = ws_connect_with(f, "X-Request-Id: ws-req-7\r\n", NULL, 0);
     assert_header(c, "x-request-id", "ws-req-7");
     assert_int_equal(f->session_count, 1);
-    wait_for(f, cond_never, NULL, 50);
+    tc_wait_for(&f->h, tc_cond_never, NULL, 50);
     struct session *s = &f->sessions[0];
     assert_int_equal(s->text_count + s->deadlines + s->shutdowns + s->closes, 0);
     assert_int_equal(c->frame_count, 0);
-    assert_false(c->eof);
+    assert_false(c->tc.eof);
     finish(f);
 }
 
@@ -817,9 +592,9 @@ static void test_handshake_token_lists(void **state) {
     struct client *c = client_open(f);
     buf req = {0};
     handshake_request(&req, "GET", "WebSocket", "keep-alive, Upgrade", RFC_KEY, "13", NULL);
-    client_send(c, req.data, req.len);
+    tc_client_send(&c->tc, req.data, req.len);
     buf_free(&req);
-    assert_true(wait_for(f, cond_response, c, WAIT_MS));
+    assert_true(tc_wait_for(&f->h, cond_response, c, TC_WAIT_MS));
     assert_switched(c);
     finish(f);
 }
@@ -834,15 +609,15 @@ static void check_bad_handshake(struct fixture *f, const struct bad_handshake *b
     struct client *c = client_open(f);
     buf req = {0};
     handshake_request(&req, b->method, b->upgrade, b->connection, b->key, b->version, NULL);
-    client_send(c, req.data, req.len);
+    tc_client_send(&c->tc, req.data, req.len);
     buf_free(&req);
-    assert_true(wait_for(f, cond_response, c, WAIT_MS));
+    assert_true(tc_wait_for(&f->h, cond_response, c, TC_WAIT_MS));
     if (!c->have_response || c->status != 400)
         fail_msg("%s: expected 400, got %d", b->what, c->status);
     char ct[128] = "", rid[128] = "", v[16] = "";
-    assert_true(header_get(c->head, "content-type", ct, sizeof ct));
+    assert_true(tc_header_get(c->head, "content-type", ct, sizeof ct));
     assert_non_null(strstr(ct, "application/json"));
-    assert_true(header_get(c->head, "x-request-id", rid, sizeof rid));
+    assert_true(tc_header_get(c->head, "x-request-id", rid, sizeof rid));
     json_error_t jerr;
     json_t *doc = json_loadb(c->body, c->body_len, 0, &jerr);
     if (!doc)
@@ -857,11 +632,11 @@ static void check_bad_handshake(struct fixture *f, const struct bad_handshake *b
     if (!ok)
         fail_msg("%s: not a BAD_REQUEST error with requestId %s: %s", b->what, rid, c->body);
     if (b->wants_version_header) {
-        assert_true(header_get(c->head, "sec-websocket-version", v, sizeof v));
+        assert_true(tc_header_get(c->head, "sec-websocket-version", v, sizeof v));
         assert_string_equal(v, "13");
     }
     assert_int_equal(f->session_count, 0);
-    client_close(c);
+    tc_client_close(&c->tc);
 }
 
 static void test_bad_handshakes_400(void **state) {
@@ -950,7 +725,7 @@ static void test_text_one_byte_per_write(void **state) {
         buf b = {0};
         frame_encode(&b, 1, OP_TEXT, 1, texts[m], strlen(texts[m]));
         for (size_t i = 0; i < b.len; i++) {
-            client_send_turn(c, b.data + i, 1);
+            tc_client_send_turn(&c->tc, b.data + i, 1);
             if (i + 1 < b.len)
                 assert_int_equal(s->text_count, m);
         }
@@ -970,7 +745,7 @@ static void test_fragmented_text(void **state) {
     struct session *s;
     struct client *c = ws_connect(f, &s);
     send_frame(c, 0, OP_TEXT, "Hel", 3);
-    client_flush_turn(c);
+    tc_client_flush_turn(&c->tc);
     send_frame(c, 0, OP_CONT, "lo, w\xc3", 6);
     send_frame(c, 1, OP_PING, "mid", 3);
     send_frame(c, 1, OP_CONT, "\xa9rld", 4);
@@ -1046,7 +821,7 @@ static void test_ping_pong(void **state) {
     assert_int_equal(c->frames[1].opcode, OP_PONG);
     assert_int_equal(c->frames[1].len, 0);
     assert_int_equal(s->text_count, 0);
-    assert_false(c->eof);
+    assert_false(c->tc.eof);
     finish(f);
 }
 
@@ -1065,7 +840,7 @@ static void test_client_close_frame(void **state) {
     assert_string_equal(c->frames[0].data + 2, "bye");
     wait_session_closed(s);
     assert_int_equal(s->text_count, 0);
-    wait_for(f, cond_never, NULL, 20);
+    tc_wait_for(&f->h, tc_cond_never, NULL, 20);
     assert_int_equal(s->closes, 1);
     finish(f);
 }
@@ -1080,7 +855,7 @@ static void test_client_close_without_code(void **state) {
     expect_closed_with(c, 0);
     assert_int_equal(c->frame_count, 1);
     assert_int_equal(c->frames[0].opcode, OP_CLOSE);
-    client_close(c);
+    tc_client_close(&c->tc);
     wait_session_closed(s);
     finish(f);
 }
@@ -1091,7 +866,7 @@ static void test_client_disconnects(void **state) {
     server_start(f);
     struct session *s;
     struct client *c = ws_connect(f, &s);
-    client_close(c);
+    tc_client_close(&c->tc);
     wait_session_closed(s);
     finish(f);
 }
@@ -1108,7 +883,7 @@ static void test_message_too_big_1009(void **state) {
     send_frame(c, 1, OP_TEXT, msg, WS_MAX_MESSAGE_BYTES + 1);
     free(msg);
     expect_closed_with(c, 1009);
-    client_close(c);
+    tc_client_close(&c->tc);
     wait_session_closed(s);
     assert_int_equal(s->text_count, 0);
     finish(f);
@@ -1128,7 +903,7 @@ static void test_fragments_too_big_1009(void **state) {
     send_frame(c, 1, OP_CONT, msg, part);
     free(msg);
     expect_closed_with(c, 1009);
-    client_close(c);
+    tc_client_close(&c->tc);
     wait_session_closed(s);
     assert_int_equal(s->text_count, 0);
     finish(f);
@@ -1141,7 +916,7 @@ static void test_binary_1003(void **state) {
     struct client *c = ws_connect(f, &s);
     send_frame(c, 1, OP_BINARY, "\x00\x01\x02", 3);
     expect_closed_with(c, 1003);
-    client_close(c);
+    tc_client_close(&c->tc);
     wait_session_closed(s);
     assert_int_equal(s->text_count, 0);
     finish(f);
@@ -1155,12 +930,12 @@ static void test_unmasked_frame_fails(void **state) {
     struct client *c = ws_connect(f, &s);
     buf b = {0};
     frame_encode(&b, 1, OP_TEXT, 0, "naked", 5);
-    client_send(c, b.data, b.len);
+    tc_client_send(&c->tc, b.data, b.len);
     buf_free(&b);
     expect_closed_with(c, 0);
     if (c->frame_count > 0)
         assert_int_equal(close_code(&c->frames[c->frame_count - 1]), 1002);
-    client_close(c);
+    tc_client_close(&c->tc);
     wait_session_closed(s);
     assert_int_equal(s->text_count, 0);
     finish(f);
@@ -1186,15 +961,15 @@ static void check_protocol_error(struct fixture *f, const struct proto_case *pc)
     b.data[0] = (char)(b.data[0] | pc->rsv1);
     if (pc->op2 >= 0)
         frame_encode(&b, 1, pc->op2, 1, pc->p2, pc->len2);
-    client_send(c, b.data, b.len);
+    tc_client_send(&c->tc, b.data, b.len);
     buf_free(&b);
-    if (!wait_for(f, cond_eof, c, WAIT_MS))
+    if (!tc_wait_for(&f->h, tc_cond_eof, &c->tc, TC_WAIT_MS))
         fail_msg("%s: the connection stayed open", pc->what);
     assert_false(c->bad);
     if (c->frame_count > 0 && close_code(&c->frames[c->frame_count - 1]) != 1002)
         fail_msg("%s: closed with %d, expected 1002", pc->what,
                  close_code(&c->frames[c->frame_count - 1]));
-    client_close(c);
+    tc_client_close(&c->tc);
     wait_session_closed(s);
     if (s->text_count != 0)
         fail_msg("%s: on_text fired", pc->what);
@@ -1228,7 +1003,7 @@ static void test_invalid_utf8_1007(void **state) {
     struct client *c = ws_connect(f, &s);
     send_frame(c, 1, OP_TEXT, "ok \xc3\x28 bad", 9);
     expect_closed_with(c, 1007);
-    client_close(c);
+    tc_client_close(&c->tc);
     wait_session_closed(s);
     assert_int_equal(s->text_count, 0);
     finish(f);
@@ -1248,7 +1023,7 @@ static void test_ws_close_from_handler_4401(void **state) {
     assert_int_equal(c->frames[0].data[2], 'x');
     assert_int_equal(s->close_rc_closing, 1);
     assert_int_equal(s->late_send_rc, -1);
-    client_close(c);
+    tc_client_close(&c->tc);
     wait_session_closed(s);
     finish(f);
 }
@@ -1262,7 +1037,7 @@ static void test_ws_close_long_reason(void **state) {
     send_text(c, "closelong");
     expect_closed_with(c, 4000);
     assert_true(c->frames[c->frame_count - 1].len <= 125);
-    client_close(c);
+    tc_client_close(&c->tc);
     wait_session_closed(s);
     finish(f);
 }
@@ -1278,18 +1053,18 @@ static void test_deadline_fires_once(void **state) {
     struct client *c = ws_connect(f, &s);
     uint64_t set_at = ws_now(s->ws);
     send_text(c, "deadline");
-    assert_true(wait_for(f, cond_deadline, s, WAIT_MS));
+    assert_true(tc_wait_for(&f->h, cond_deadline, s, TC_WAIT_MS));
     assert_int_equal(s->deadlines, 1);
     assert_true(s->deadline_now >= set_at + SHORT_DEADLINE);
-    wait_for(f, cond_never, NULL, 3 * HTTP_SWEEP_INTERVAL_MS);
+    tc_wait_for(&f->h, tc_cond_never, NULL, 3 * HTTP_SWEEP_INTERVAL_MS);
     assert_int_equal(s->deadlines, 1);
     assert_int_equal(s->closes, 0);
 
     ws_set_deadline(s->ws, ws_now(s->ws) + SHORT_DEADLINE);
     ws_set_deadline(s->ws, 0);
-    wait_for(f, cond_never, NULL, 2 * HTTP_SWEEP_INTERVAL_MS);
+    tc_wait_for(&f->h, tc_cond_never, NULL, 2 * HTTP_SWEEP_INTERVAL_MS);
     assert_int_equal(s->deadlines, 1);
-    assert_false(c->eof);
+    assert_false(c->tc.eof);
     send_text(c, "echo:still here");
     assert_int_equal(client_wait_frames(c, 1), 1);
     assert_string_equal(c->frames[0].data, "still here");
@@ -1306,7 +1081,7 @@ static void test_close_from_on_deadline(void **state) {
     send_text(c, "deadline");
     expect_closed_with(c, 4408);
     assert_int_equal(s->deadlines, 1);
-    client_close(c);
+    tc_client_close(&c->tc);
     wait_session_closed(s);
     finish(f);
 }
@@ -1332,7 +1107,7 @@ static void test_deadline_survives_partial_write(void **state) {
     free(msg);
     assert_int_equal(client_wait_frames(c, 1), 1);
     assert_int_equal(c->frames[0].len, big);
-    if (!wait_for(f, cond_deadline, s, 4 * HTTP_SWEEP_INTERVAL_MS))
+    if (!tc_wait_for(&f->h, cond_deadline, s, 4 * HTTP_SWEEP_INTERVAL_MS))
         fail_msg("a %d ms deadline did not fire within %d ms once a large send was queued",
                  SHORT_DEADLINE, 4 * HTTP_SWEEP_INTERVAL_MS);
     assert_int_equal(s->deadlines, 1);
@@ -1347,14 +1122,14 @@ static void test_shutdown_calls_on_shutdown(void **state) {
     struct session *s1, *s2;
     struct client *c1 = ws_connect(f, &s1);
     struct client *c2 = ws_connect(f, &s2);
-    server_shutdown(f);
+    tc_server_shutdown(&f->h);
     assert_int_equal(s1->shutdowns, 1);
     assert_int_equal(s2->shutdowns, 1);
     expect_closed_with(c1, 1001);
     expect_closed_with(c2, 1001);
-    client_close(c1);
-    client_close(c2);
-    assert_true(wait_for(f, cond_server_done, f, WAIT_MS));
+    tc_client_close(&c1->tc);
+    tc_client_close(&c2->tc);
+    assert_true(tc_wait_for(&f->h, tc_cond_server_done, &f->h, TC_WAIT_MS));
     assert_int_equal(s1->closes, 1);
     assert_int_equal(s2->closes, 1);
     finish(f);
@@ -1368,20 +1143,20 @@ static void test_handshake_during_shutdown_503(void **state) {
     struct client *c = client_open(f);
     buf req = {0};
     handshake_request(&req, "GET", "websocket", "Upgrade", RFC_KEY, "13", NULL);
-    client_send_turn(c, req.data, req.len - 2);
-    wait_for(f, cond_never, NULL, 20);
-    server_shutdown(f);
-    client_send(c, req.data + req.len - 2, 2);
+    tc_client_send_turn(&c->tc, req.data, req.len - 2);
+    tc_wait_for(&f->h, tc_cond_never, NULL, 20);
+    tc_server_shutdown(&f->h);
+    tc_client_send(&c->tc, req.data + req.len - 2, 2);
     buf_free(&req);
-    assert_true(wait_for(f, cond_response, c, WAIT_MS));
+    assert_true(tc_wait_for(&f->h, cond_response, c, TC_WAIT_MS));
     assert_true(c->have_response);
     assert_int_equal(c->status, 503);
     assert_non_null(strstr(c->body, "\"UNAVAILABLE\""));
     assert_int_equal(f->session_count, 0);
     assert_int_equal(f->rejected, 1);
-    assert_true(wait_for(f, cond_eof, c, WAIT_MS));
-    client_close(c);
-    assert_true(wait_for(f, cond_server_done, f, WAIT_MS));
+    assert_true(tc_wait_for(&f->h, tc_cond_eof, &c->tc, TC_WAIT_MS));
+    tc_client_close(&c->tc);
+    assert_true(tc_wait_for(&f->h, tc_cond_server_done, &f->h, TC_WAIT_MS));
     finish(f);
 }
 
@@ -1394,7 +1169,7 @@ static void test_output_hard_limit_one_turn(void **state) {
     server_start(f);
     struct session *s;
     struct client *c = ws_connect(f, &s);
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_read_stop((uv_stream_t *)&c->tc.tcp);
     send_text(c, "flood");
     wait_session_closed(s);
     assert_int_equal(s->flood_rc, -1);
@@ -1409,18 +1184,18 @@ static void test_output_hard_limit_slow_reader(void **state) {
     server_start(f);
     struct session *s;
     struct client *c = ws_connect(f, &s);
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_read_stop((uv_stream_t *)&c->tc.tcp);
     char *chunk = malloc(FLOOD_MSG_BYTES);
     assert_non_null(chunk);
     memset(chunk, 's', FLOOD_MSG_BYTES);
     int rc = 0;
     size_t sent = 0;
-    uint64_t t0 = uv_now(&f->loop);
-    while (rc == 0 && sent < FLOOD_MAX_MSGS && uv_now(&f->loop) - t0 < WAIT_MS) {
+    uint64_t t0 = uv_now(&f->h.loop);
+    while (rc == 0 && sent < FLOOD_MAX_MSGS && uv_now(&f->h.loop) - t0 < TC_WAIT_MS) {
         rc = ws_send_text(s->ws, chunk, FLOOD_MSG_BYTES);
         sent++;
-        uv_run(&f->loop, UV_RUN_NOWAIT);
-        uv_update_time(&f->loop);
+        uv_run(&f->h.loop, UV_RUN_NOWAIT);
+        uv_update_time(&f->h.loop);
     }
     free(chunk);
     if (rc != -1)

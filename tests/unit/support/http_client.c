@@ -60,7 +60,7 @@ int tc_cond_eof(const void *arg) {
     return ((const struct tc_client *)arg)->eof;
 }
 
-int tc_cond_written(const void *arg) {
+static int cond_written(const void *arg) {
     return ((const struct tc_client *)arg)->writes_pending == 0;
 }
 
@@ -295,7 +295,7 @@ void tc_client_send_str(struct tc_client *c, const char *s) {
 }
 
 void tc_client_flush_turn(struct tc_client *c) {
-    assert_true(tc_wait_for(c->h, tc_cond_written, c, TC_WAIT_MS));
+    assert_true(tc_wait_for(c->h, cond_written, c, TC_WAIT_MS));
     uv_run(&c->h->loop, UV_RUN_NOWAIT);
 }
 
@@ -385,7 +385,7 @@ void tc_server_wait_connections(struct tc_harness *h, int n, uint64_t ms) {
                  n);
 }
 
-void tc_clients_close_all(struct tc_harness *h) {
+static void clients_close_all(struct tc_harness *h) {
     for (size_t i = 0; i < h->client_count; i++)
         tc_client_close(h->clients[i]);
 }
@@ -401,7 +401,7 @@ static void loop_close_guard(struct tc_harness *h) {
 }
 
 void tc_finish_server(struct tc_harness *h) {
-    tc_clients_close_all(h);
+    clients_close_all(h);
     tc_server_shutdown(h);
     assert_true(tc_wait_for(h, tc_cond_server_done, h, TC_SHUTDOWN_WAIT_MS));
     http_server_free(h->server);
@@ -425,7 +425,7 @@ void tc_finish(struct tc_harness *h) {
 
 int tc_harness_teardown(struct tc_harness *h) {
     if (!h->loop_closed) {
-        tc_clients_close_all(h);
+        clients_close_all(h);
         if (h->server)
             tc_server_shutdown(h);
         if (h->server && !tc_wait_for(h, tc_cond_server_done, h, TC_SHUTDOWN_WAIT_MS)) {

@@ -15,9 +15,10 @@
 #include "net/http.h"
 #include "util/buf.h"
 
-#define TC_WAIT_MS          3000                    /* bound of any single wait */
-#define TC_SHUTDOWN_WAIT_MS (HTTP_LINGER_MS + 3000) /* a lingering connection may delay shutdown   \
-                                                     */
+#define TC_WAIT_MS 3000 /* bound of any single wait */
+#define TC_SHUTDOWN_WAIT_MS                                                                        \
+    (HTTP_LINGER_MS + 3000) /* a lingering connection may delay shutdown                           \
+                             */
 #define TC_MAX_CLIENTS   16
 #define TC_MAX_RESPONSES 64
 #define TC_MAX_REQUESTS  64
@@ -85,7 +86,6 @@ int tc_cond_never(const void *arg);
 int tc_cond_server_done(const void *arg);    /* arg: harness */
 int tc_cond_clients_closed(const void *arg); /* arg: harness */
 int tc_cond_eof(const void *arg);            /* arg: client */
-int tc_cond_written(const void *arg);        /* arg: client */
 int tc_cond_responses(const void *arg);      /* arg: client; count >= want or EOF */
 
 /* ---- responses ---- */
@@ -140,7 +140,6 @@ void tc_server_start(struct tc_harness *h, const struct http_server_options *opt
 /* Starts the graceful shutdown once. */
 void tc_server_shutdown(struct tc_harness *h);
 void tc_server_wait_connections(struct tc_harness *h, int n, uint64_t ms);
-void tc_clients_close_all(struct tc_harness *h);
 /* Closes every client, shuts the server down gracefully, frees it, waits for the clients. */
 void tc_finish_server(struct tc_harness *h);
 /* Closes the guard (and close_handles) and asserts uv_loop_close() == 0. */
