@@ -106,12 +106,13 @@ fi
 ms() { echo "p50 $(field "$1" "$2" p50), p90 $(field "$1" "$2" p90), p99 $(field "$1" "$2" p99), max $(field "$1" "$2" max) ms"; }
 cpu() { echo "server $(field "$1" cpu server_cores) cores (loop thread $(field "$1" cpu server_loop_cores)), generator $(field "$1" cpu generator_cores)"; }
 row_window() { # file pairs
-  echo "| $2 pairs, window 32, ${secs} s | **$(field "$1" rates delivered_per_s) msg/s delivered** ($(field "$1" rates acked_per_s) acked/s, $(field "$1" rates sent_per_s) sent/s); send → partner $(ms "$1" latency_ms) | $(cpu "$1") |"
+  echo "| $2 pairs, window 32, ${secs} s | **$(commas "$(field "$1" rates delivered_per_s)") msg/s delivered** ($(commas "$(field "$1" rates acked_per_s)") acked/s, $(commas "$(field "$1" rates sent_per_s)") sent/s); send → partner $(ms "$1" latency_ms) | $(cpu "$1") |"
 }
 row_rate() { # file pairs rate
-  echo "| $3 msg/s offered, $2 pairs, ${secs} s | $(field "$1" rates delivered_per_s) msg/s delivered; send → partner **$(ms "$1" latency_ms)**; send → ack p50 $(field "$1" ack_latency_ms p50), p99 $(field "$1" ack_latency_ms p99) ms | $(cpu "$1") |"
+  echo "| $(commas "$3") msg/s offered, $2 pairs, ${secs} s | $(commas "$(field "$1" rates delivered_per_s)") msg/s delivered; send → partner **$(ms "$1" latency_ms)**; send → ack p50 $(field "$1" ack_latency_ms p50), p99 $(field "$1" ack_latency_ms p99) ms | $(cpu "$1") |"
 }
 checks() { sed -n 's/^checks: //p' "$1"; }
+commas() { LC_ALL=C printf "%'.0f" "$1" 2>/dev/null | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 redis_rps=$(sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' "$out/redis" | head -1)
 sat=$(field "$out/a2" rates delivered_per_s)
 rss_b=$(field "$out/idle" idle server_rss_before_kib)
@@ -136,9 +137,10 @@ $(row_window "$out/a" "$tp_pairs")
 $(row_window "$out/a2" "$sat_pairs")
 $(row_rate "$out/b" "$lat_pairs" "$rate")
 $(row_rate "$out/b2" "$lat_pairs" "$low_rate")
-| $idle authenticated idle WebSockets | server RSS $((rss_b / 1024)) → $((rss_a / 1024)) MiB: **$(field "$out/idle" idle per_socket_bytes) bytes per socket** (connected in $(field "$out/idle" idle connect_s) s) | |
-| Redis ${redis_v:-?} \`PUBLISH\` to 1 subscriber, 64 B (\`redis-benchmark -P 16 -c 50\`) | ${redis_rps:-n/a} publishes/s; CONVO's saturated relay rate is $ratio of it | |
+| $(commas "$idle") authenticated idle WebSockets | server RSS $((rss_b / 1024)) → $((rss_a / 1024)) MiB: **$(commas "$(field "$out/idle" idle per_socket_bytes)") bytes per socket** (connected in $(field "$out/idle" idle connect_s) s) | |
+| Redis ${redis_v:-?} \`PUBLISH\` to 1 subscriber, 64 B (\`redis-benchmark -P 16 -c 50\`) | $(commas "${redis_rps:-0}") publishes/s; CONVO's saturated relay rate is $ratio of it | |
 
-Checks (every run): $(for r in a a2 b b2; do printf '%s: %s; ' "$r" "$(checks "$out/$r")"; done)
+Checks per run (acked but not delivered to the partner, seq gaps or reordering, errors, closes):
+$(for r in a a2 b b2; do printf -- '- %s: %s\n' "$r" "$(checks "$out/$r")"; done)
 -----------------------------------------
 EOF
