@@ -11,6 +11,7 @@ DEBS=(
   libcjose-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libhiredis-dev
   libssl-dev libcmocka-dev
   sqlite3 wrk
+  redis-server redis-tools  # bench/relay.sh's reference (PUBLISH); the Redis bus will need them
 )
 
 missing=()

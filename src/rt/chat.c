@@ -52,10 +52,8 @@ static void on_appended(int status, const store_message *m, void *arg) {
         else
             json_decref(ack);
         if (!m->duplicate && c)
-            for (int i = 0; i < 2; i++)
-                rt_send_user(
-                    rt, c->users[i],
-                    json_pack("{s:s, s:o}", "type", "msg.new", "message", rt_message_json(m)));
+            rt_send_chat(rt, c,
+                         json_pack("{s:s, s:o}", "type", "msg.new", "message", rt_message_json(m)));
     }
     json_decref(op->ref);
     rt_socket_unref(s);

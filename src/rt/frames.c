@@ -34,6 +34,16 @@ void rt_send_user(struct rt *rt, int64_t user_id, json_t *frame) {
     free(text);
 }
 
+void rt_send_chat(struct rt *rt, const struct rt_chat *c, json_t *frame) {
+    if (!frame)
+        return;
+    size_t len;
+    char *text = frame_text(frame, &len); /* serialised once for both users */
+    for (int i = 0; text && i < 2; i++)
+        bus_publish(rt->bus, c->users[i], text, len);
+    free(text);
+}
+
 void rt_send_error(struct rt_socket *s, const char *code, const char *message, json_t *ref) {
     json_t *frame = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message",
                               message ? message : code);

@@ -88,6 +88,7 @@ struct rt {
 /* frames.c: building and sending frames */
 void rt_send(struct rt_socket *s, json_t *frame);                 /* steals frame */
 void rt_send_user(struct rt *rt, int64_t user_id, json_t *frame); /* every socket, via the bus */
+void rt_send_chat(struct rt *rt, const struct rt_chat *c, json_t *frame); /* both users */
 void rt_send_error(struct rt_socket *s, const char *code, const char *message, json_t *ref);
 json_t *rt_public_json(const struct rt_public *p);
 json_t *rt_chat_json(const struct rt_chat *c, int side);

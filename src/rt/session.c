@@ -216,35 +216,37 @@ static void dispatch(struct rt_socket *s, json_t *frame) {
     rt_send_error(s, "UNKNOWN_TYPE", "This frame type is not known.", ref);
 }
 
-/* Refuses frames over the rate (one RATE_LIMITED error a second at most); cuts a flood. */
-static int rate_allows(struct rt_socket *s) {
+/* Refuses a frame over the rate: one RATE_LIMITED error a second at most, carrying the ref of
+ * the frame that triggered it (a client resends what was never acked). */
+static void refuse_over_rate(struct rt_socket *s, json_t *frame) {
     uint64_t now = ws_now(s->ws);
-    enum rt_rate r = rt_bucket_take(&s->rate, now);
-    if (r == RT_RATE_OK)
-        return 1;
     metrics_limit_hit(LIMIT_WS_RATE);
-    if (r == RT_RATE_CUT) {
-        ws_close(s->ws, CLOSE_POLICY, "rate limit");
-    } else if (now >= s->last_rate_error_ms + RT_RATE_ERROR_INTERVAL_MS) {
-        s->last_rate_error_ms = now;
-        rt_send_error(s, "RATE_LIMITED", "Too many frames; slow down.", NULL);
-    }
-    return 0;
+    if (now < s->last_rate_error_ms + RT_RATE_ERROR_INTERVAL_MS)
+        return;
+    s->last_rate_error_ms = now;
+    json_t *ref = json_is_object(frame) ? json_object_get(frame, "ref") : NULL;
+    rt_send_error(s, "RATE_LIMITED", "Too many frames; slow down.", ref);
 }
 
 static void on_text(void *ctx, const char *data, size_t len) {
     struct rt_socket *s = ctx;
-    if (s->gone || ws_is_closing(s->ws) || !rate_allows(s))
+    if (s->gone || ws_is_closing(s->ws))
         return;
+    enum rt_rate rate = rt_bucket_take(&s->rate, ws_now(s->ws));
+    if (rate == RT_RATE_CUT) { /* a flood: not even parsed */
+        metrics_limit_hit(LIMIT_WS_RATE);
+        ws_close(s->ws, CLOSE_POLICY, "rate limit");
+        return;
+    }
     /* Any JSON value parses (a non-object gets an error frame, not a close); NUL escapes are
      * allowed so a "\u0000" in a text is refused as a control character, not as bad JSON. */
     json_t *frame =
         json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-    if (!frame) {
+    if (!frame)
         ws_close(s->ws, CLOSE_BAD_DATA, "frames must be JSON");
-        return;
-    }
-    if (json_is_object(frame))
+    else if (rate == RT_RATE_REFUSED)
+        refuse_over_rate(s, frame);
+    else if (json_is_object(frame))
         dispatch(s, frame);
     else
         rt_send_error(s, "BAD_REQUEST", "A frame must be a JSON object.", NULL);
