@@ -108,3 +108,12 @@ for (const c of BAD_CONFIGS) {
     if (c.secret) assert.ok(!r.stderr.includes(c.secret), 'the secret value appears in stderr');
   });
 }
+
+test('a port already in use: one clear line on stderr, exit 1, nothing leaked', T, async (t) => {
+  const server = await h.useServer(t);
+  const r = await h.runBinary([], { CONVO_LISTEN: `127.0.0.1:${server.port}` });
+  assert.equal(r.code, 1, `exit code ${r.code}\n${r.stderr}`);
+  assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${server.port}: address already in use`));
+  assert.doesNotMatch(r.stdout, /listening on/);
+  h.assertNoSanitizerReport(r.stderr, 'the second server');
+});
