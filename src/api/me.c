@@ -78,6 +78,15 @@ static int reply_if_banned(struct me_op *op, const store_user *u) {
     return 1;
 }
 
+/* 1 when the account loaded and is not banned; otherwise answers (and frees op) and gives 0. */
+static int account_usable(struct me_op *op, int status, const store_user *u) {
+    if (status != STORE_OK) {
+        reply_user_gone(op, status);
+        return 0;
+    }
+    return !reply_if_banned(op, u);
+}
+
 static void user_id_text(const struct me_op *op, char out[24]) {
     snprintf(out, 24, "%lld", (long long)op->claims.sub);
 }
@@ -86,11 +95,7 @@ static void user_id_text(const struct me_op *op, char out[24]) {
 
 static void on_user_for_reply(int status, const store_user *u, void *arg) {
     struct me_op *op = arg;
-    if (status != STORE_OK) {
-        reply_user_gone(op, status);
-        return;
-    }
-    if (reply_if_banned(op, u))
+    if (!account_usable(op, status, u))
         return;
     json_t *user = api_user_json(op->app, u);
     char *text = user ? json_dumps(user, JSON_COMPACT) : NULL;
@@ -269,11 +274,7 @@ static void hash_new_password(struct me_op *op) {
 
 static void on_user_for_password(int status, const store_user *u, void *arg) {
     struct me_op *op = arg;
-    if (status != STORE_OK) {
-        reply_user_gone(op, status);
-        return;
-    }
-    if (reply_if_banned(op, u))
+    if (!account_usable(op, status, u))
         return;
     op->password_field = "currentPassword";
     if (!u->password_hash) /* a Google-only account has no password to change */
@@ -337,11 +338,7 @@ static void delete_account(struct me_op *op) {
 
 static void on_user_for_delete(int status, const store_user *u, void *arg) {
     struct me_op *op = arg;
-    if (status != STORE_OK) {
-        reply_user_gone(op, status);
-        return;
-    }
-    if (reply_if_banned(op, u))
+    if (!account_usable(op, status, u))
         return;
     if (!u->password_hash) /* Google-only account: the signed-in session is enough */
         delete_account(op);
