@@ -12,28 +12,18 @@
 #include <stdint.h>
 
 #include <cmocka.h>
-#include <dirent.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "store/store.h"
+#include "store_fixture.h"
 
 #define TTL_MS   (14LL * 24 * 3600 * 1000) /* refresh token lifetime, as SPEC §3.2 */
 #define GRACE_MS 10000                     /* tabs racing, as SPEC §3.2 */
-#define NUL_TEXT "<NULL>"                  /* what a record keeps for a NULL string */
 
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-    char url[160];
-    uv_loop_t loop;
-} fixture;
-
-/* What a user callback saw. Strings are copied; NULL ones read NUL_TEXT. */
+/* What a user callback saw. Strings are copied; NULL ones read SF_NUL_TEXT. */
 typedef struct user_rec {
     int fired, status, has_user;
     int64_t id, created_at_ms, banned_until_ms;
@@ -49,108 +39,32 @@ typedef struct refresh_rec {
     user_rec owner;
 } refresh_rec;
 
-typedef struct status_rec {
-    int fired, status;
-} status_rec;
-
-static uv_thread_t main_thread;
-
 /* ---- fixture ---- */
 
 static int setup(void **state) {
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    strcpy(fx->dir, "/tmp/convo-accounts-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof fx->path, "%s/convo.db", fx->dir);
-    snprintf(fx->url, sizeof fx->url, "sqlite:%s", fx->path);
-    assert_int_equal(uv_loop_init(&fx->loop), 0);
-    main_thread = uv_thread_self();
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *fx = *state;
-    assert_int_equal(uv_loop_close(&fx->loop), 0);
-    DIR *d = opendir(fx->dir);
-    assert_non_null(d);
-    for (struct dirent *e; (e = readdir(d));) {
-        char p[sizeof fx->dir + 260];
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof p, "%s/%s", fx->dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(fx->dir), 0);
-    free(fx);
-    return 0;
-}
-
-static store *open_store(fixture *fx) {
-    store *s = NULL;
-    char err[256] = "";
-    if (store_open(&fx->loop, fx->url, &s, err, sizeof err) != 0)
-        fail_msg("store_open: %s", err);
-    assert_non_null(s);
-    return s;
-}
-
-static void on_shutdown(int status, void *arg) {
-    assert_int_equal(status, STORE_OK);
-    *(int *)arg += 1;
-}
-
-static void close_store(fixture *fx, store *s) {
-    int done = 0;
-    store_shutdown(s, on_shutdown, &done);
-    assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
-    assert_int_equal(done, 1);
-    store_free(s);
-}
-
-/* Runs one query on the file after the store closed it; returns the first column of row one. */
-static int64_t query_i64(fixture *fx, const char *sql) {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
+    return sf_setup(state, "/tmp/convo-accounts-XXXXXX");
 }
 
 /* ---- callbacks ---- */
-
-static void assert_loop_thread(void) {
-    assert_true(uv_thread_equal(&main_thread, &(uv_thread_t){uv_thread_self()}));
-}
-
-static void keep(char *dst, size_t n, const char *src) {
-    snprintf(dst, n, "%s", src ? src : NUL_TEXT);
-}
 
 static void user_copy(user_rec *r, const store_user *u) {
     r->has_user = 1;
     r->id = u->id;
     r->created_at_ms = u->created_at_ms;
     r->banned_until_ms = u->banned_until_ms;
-    keep(r->email, sizeof r->email, u->email);
-    keep(r->password_hash, sizeof r->password_hash, u->password_hash);
-    keep(r->google_sub, sizeof r->google_sub, u->google_sub);
-    keep(r->nickname, sizeof r->nickname, u->nickname);
-    keep(r->job, sizeof r->job, u->job);
-    keep(r->career, sizeof r->career, u->career);
-    keep(r->bio, sizeof r->bio, u->bio);
-    keep(r->ban_reason, sizeof r->ban_reason, u->ban_reason);
+    sf_keep(r->email, sizeof r->email, u->email);
+    sf_keep(r->password_hash, sizeof r->password_hash, u->password_hash);
+    sf_keep(r->google_sub, sizeof r->google_sub, u->google_sub);
+    sf_keep(r->nickname, sizeof r->nickname, u->nickname);
+    sf_keep(r->job, sizeof r->job, u->job);
+    sf_keep(r->career, sizeof r->career, u->career);
+    sf_keep(r->bio, sizeof r->bio, u->bio);
+    sf_keep(r->ban_reason, sizeof r->ban_reason, u->ban_reason);
 }
 
 static void on_user(int status, const store_user *u, void *arg) {
     user_rec *r = arg;
-    assert_loop_thread();
+    sf_assert_loop_thread();
     r->fired++;
     r->status = status;
     if (status == STORE_OK)
@@ -161,7 +75,7 @@ static void on_user(int status, const store_user *u, void *arg) {
 
 static void on_refresh(int status, const store_refresh_result *res, void *arg) {
     refresh_rec *r = arg;
-    assert_loop_thread();
+    sf_assert_loop_thread();
     r->fired++;
     r->status = status;
     assert_true(status == STORE_OK || status == STORE_ERR_REFRESH_REUSED ? res != NULL
@@ -170,15 +84,8 @@ static void on_refresh(int status, const store_refresh_result *res, void *arg) {
         return;
     r->has_result = 1;
     r->outcome = res->outcome;
-    keep(r->family, sizeof r->family, res->family);
+    sf_keep(r->family, sizeof r->family, res->family);
     user_copy(&r->owner, &res->user);
-}
-
-static void on_status(int status, void *arg) {
-    status_rec *r = arg;
-    assert_loop_thread();
-    r->fired++;
-    r->status = status;
 }
 
 static void on_never_user(int status, const store_user *u, void *arg) {
@@ -191,153 +98,128 @@ static void on_never_refresh(int status, const store_refresh_result *r, void *ar
     fail_msg("a call that returned an error fired its callback");
 }
 
-static void on_never(int status, void *arg) {
-    (void)status, (void)arg;
-    fail_msg("a call that returned an error fired its callback");
-}
-
 /* ---- one call, run to its callback ---- */
 
-/* A distinct token hash: 64 lowercase hex digits. */
-static const char *tok(char buf[STORE_TOKEN_HASH_LEN + 1], unsigned n) {
-    snprintf(buf, STORE_TOKEN_HASH_LEN + 1, "%064x", n);
-    return buf;
-}
-
-static void run(fixture *fx) {
-    assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
-}
-
-static user_rec create_user(fixture *fx, store *s, const char *email, const char *nickname) {
+static user_rec create_user(sf_fixture *fx, store *s, const char *email, const char *nickname) {
     user_rec r = {0};
     assert_int_equal(store_user_create(s, email, "$argon2id$v=19$hash", nickname, on_user, &r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r.fired, 1);
     return r;
 }
 
-static int64_t new_user(fixture *fx, store *s, const char *email) {
+static int64_t new_user(sf_fixture *fx, store *s, const char *email) {
     user_rec r = create_user(fx, s, email, "nick");
     assert_int_equal(r.status, STORE_OK);
     return r.id;
 }
 
-static user_rec by_id(fixture *fx, store *s, int64_t id) {
+static user_rec by_id(sf_fixture *fx, store *s, int64_t id) {
     user_rec r = {0};
     assert_int_equal(store_user_by_id(s, id, on_user, &r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r.fired, 1);
     return r;
 }
 
-static user_rec by_email(fixture *fx, store *s, const char *email) {
+static user_rec by_email(sf_fixture *fx, store *s, const char *email) {
     user_rec r = {0};
     assert_int_equal(store_user_by_email(s, email, on_user, &r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r.fired, 1);
     return r;
 }
 
-static user_rec update(fixture *fx, store *s, int64_t id, const struct store_profile_update *u) {
+static user_rec update(sf_fixture *fx, store *s, int64_t id, const struct store_profile_update *u) {
     user_rec r = {0};
     assert_int_equal(store_user_update_profile(s, id, u, on_user, &r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r.fired, 1);
     return r;
 }
 
-static int issue_at(fixture *fx, store *s, int64_t user, const char *family, unsigned n,
+static int issue_at(sf_fixture *fx, store *s, int64_t user, const char *family, unsigned n,
                     int64_t expires_at_ms) {
     char h[STORE_TOKEN_HASH_LEN + 1];
-    status_rec r = {0};
-    assert_int_equal(store_refresh_issue(s, user, family, tok(h, n), expires_at_ms, on_status, &r),
-                     0);
-    run(fx);
+    sf_status_rec r = {0};
+    assert_int_equal(
+        store_refresh_issue(s, user, family, sf_tok(h, n), expires_at_ms, sf_on_status, &r), 0);
+    sf_run(fx);
     assert_int_equal(r.fired, 1);
     return r.status;
 }
 
-static void issue(fixture *fx, store *s, int64_t user, const char *family, unsigned n) {
+static void issue(sf_fixture *fx, store *s, int64_t user, const char *family, unsigned n) {
     int64_t in_a_day = (int64_t)time(NULL) * 1000 + 24 * 3600 * 1000LL;
     assert_int_equal(issue_at(fx, s, user, family, n, in_a_day), STORE_OK);
 }
 
-static refresh_rec rotate(fixture *fx, store *s, unsigned old_n, unsigned new_n, int64_t grace) {
+static refresh_rec rotate(sf_fixture *fx, store *s, unsigned old_n, unsigned new_n, int64_t grace) {
     char o[STORE_TOKEN_HASH_LEN + 1], n[STORE_TOKEN_HASH_LEN + 1];
     refresh_rec r = {0};
     assert_int_equal(
-        store_refresh_rotate(s, tok(o, old_n), tok(n, new_n), TTL_MS, grace, on_refresh, &r), 0);
-    run(fx);
+        store_refresh_rotate(s, sf_tok(o, old_n), sf_tok(n, new_n), TTL_MS, grace, on_refresh, &r),
+        0);
+    sf_run(fx);
     assert_int_equal(r.fired, 1);
     return r;
 }
 
-static int status_call(fixture *fx, int rc, status_rec *r) {
-    assert_int_equal(rc, 0);
-    run(fx);
-    assert_int_equal(r->fired, 1);
-    return r->status;
+static int set_password(sf_fixture *fx, store *s, int64_t id, const char *hash, const char *keep) {
+    sf_status_rec r = {0};
+    return sf_status_call(fx, store_user_set_password(s, id, hash, keep, sf_on_status, &r), &r);
 }
 
-static int set_password(fixture *fx, store *s, int64_t id, const char *hash, const char *keep) {
-    status_rec r = {0};
-    return status_call(fx, store_user_set_password(s, id, hash, keep, on_status, &r), &r);
-}
-
-static int delete_user(fixture *fx, store *s, int64_t id) {
-    status_rec r = {0};
-    return status_call(fx, store_user_delete(s, id, on_status, &r), &r);
-}
-
-static int revoke_family(fixture *fx, store *s, unsigned n) {
+static int revoke_family(sf_fixture *fx, store *s, unsigned n) {
     char h[STORE_TOKEN_HASH_LEN + 1];
-    status_rec r = {0};
-    return status_call(fx, store_refresh_revoke_family(s, tok(h, n), on_status, &r), &r);
+    sf_status_rec r = {0};
+    return sf_status_call(fx, store_refresh_revoke_family(s, sf_tok(h, n), sf_on_status, &r), &r);
 }
 
-static int revoke_user(fixture *fx, store *s, int64_t id) {
-    status_rec r = {0};
-    return status_call(fx, store_refresh_revoke_user(s, id, on_status, &r), &r);
+static int revoke_user(sf_fixture *fx, store *s, int64_t id) {
+    sf_status_rec r = {0};
+    return sf_status_call(fx, store_refresh_revoke_user(s, id, sf_on_status, &r), &r);
 }
 
 /* ---- accounts ---- */
 
 static void test_migration_creates_tables(void **state) {
-    fixture *fx = *state;
-    close_store(fx, open_store(fx));
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM schema_migrations "
-                                   "WHERE version = 2 AND name = '002_accounts.sql'"),
+    sf_fixture *fx = *state;
+    sf_close_store(fx, sf_open_store(fx));
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM schema_migrations "
+                                      "WHERE version = 2 AND name = '002_accounts.sql'"),
                      1);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' "
-                                   "AND name IN ('refresh_tokens_family', 'refresh_tokens_user')"),
+    assert_int_equal(sf_query_i64(fx,
+                                  "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' "
+                                  "AND name IN ('refresh_tokens_family', 'refresh_tokens_user')"),
                      2);
 }
 
 static void test_user_create(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     user_rec r = create_user(fx, s, "Mina.Kim@Example.com", "미나");
     assert_int_equal(r.status, STORE_OK);
     assert_true(r.id > 0);
     assert_string_equal(r.email, "Mina.Kim@Example.com"); /* as typed */
     assert_string_equal(r.password_hash, "$argon2id$v=19$hash");
     assert_string_equal(r.nickname, "미나");
-    assert_string_equal(r.google_sub, NUL_TEXT);
-    assert_string_equal(r.job, NUL_TEXT);
-    assert_string_equal(r.career, NUL_TEXT);
-    assert_string_equal(r.bio, NUL_TEXT);
-    assert_string_equal(r.ban_reason, NUL_TEXT);
+    assert_string_equal(r.google_sub, SF_NUL_TEXT);
+    assert_string_equal(r.job, SF_NUL_TEXT);
+    assert_string_equal(r.career, SF_NUL_TEXT);
+    assert_string_equal(r.bio, SF_NUL_TEXT);
+    assert_string_equal(r.ban_reason, SF_NUL_TEXT);
     assert_int_equal(r.banned_until_ms, 0);
     assert_true(r.created_at_ms > 1600000000000LL);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM users "
-                                   "WHERE email_lower = 'mina.kim@example.com'"),
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM users "
+                                      "WHERE email_lower = 'mina.kim@example.com'"),
                      1);
 }
 
 static void test_duplicate_email_other_case_conflicts(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     user_rec first = create_user(fx, s, "Alice@Example.COM", "alice");
     user_rec again = create_user(fx, s, "aLICE@example.com", "impostor");
     assert_int_equal(again.status, STORE_ERR_CONFLICT);
@@ -348,13 +230,13 @@ static void test_duplicate_email_other_case_conflicts(void **state) {
     assert_string_equal(again.password_hash, "$argon2id$v=19$hash");
     /* Non-ASCII bytes are not folded: this is another address. */
     assert_int_equal(create_user(fx, s, "ÄLICE@example.com", "a2").status, STORE_OK);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM users"), 2);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM users"), 2);
 }
 
 static void test_lookups(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t id = new_user(fx, s, "Bob@Mail.example");
     user_rec r = by_email(fx, s, "bob@mail.EXAMPLE");
     assert_int_equal(r.status, STORE_OK);
@@ -369,12 +251,12 @@ static void test_lookups(void **state) {
     r = by_id(fx, s, id + 100);
     assert_int_equal(r.status, STORE_ERR_NOT_FOUND);
     assert_int_equal(r.has_user, 0);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void test_update_profile(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t id = new_user(fx, s, "c@example.com");
     struct store_profile_update set = {.set_job = 1,
                                        .set_career = 1,
@@ -400,20 +282,20 @@ static void test_update_profile(void **state) {
     r = update(fx, s, id, &clear);
     assert_string_equal(r.nickname, "새이름");
     assert_string_equal(r.job, "backend");
-    assert_string_equal(r.career, NUL_TEXT);
-    assert_string_equal(r.bio, NUL_TEXT);
-    assert_string_equal(by_id(fx, s, id).bio, NUL_TEXT);           /* stored, not only answered */
+    assert_string_equal(r.career, SF_NUL_TEXT);
+    assert_string_equal(r.bio, SF_NUL_TEXT);
+    assert_string_equal(by_id(fx, s, id).bio, SF_NUL_TEXT);        /* stored, not only answered */
     struct store_profile_update blank = {.set_bio = 1, .bio = ""}; /* a value, not a clear */
     assert_string_equal(update(fx, s, id, &blank).bio, "");
     r = update(fx, s, id + 1, &nick);
     assert_int_equal(r.status, STORE_ERR_NOT_FOUND);
     assert_int_equal(r.has_user, 0);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void test_set_password_revokes_other_families(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t id = new_user(fx, s, "d@example.com");
     issue(fx, s, id, "fam-a", 1);
     issue(fx, s, id, "fam-b", 2);
@@ -429,39 +311,39 @@ static void test_set_password_revokes_other_families(void **state) {
     assert_int_equal(set_password(fx, s, id, "$argon2id$newer", NULL), STORE_OK);
     assert_int_equal(rotate(fx, s, 12, 22, GRACE_MS).status, STORE_ERR_NOT_FOUND);
     assert_int_equal(set_password(fx, s, id + 1, "$argon2id$x", NULL), STORE_ERR_NOT_FOUND);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void test_user_delete(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t id = new_user(fx, s, "e@example.com");
     int64_t other = new_user(fx, s, "f@example.com");
     assert_int_equal(store_chat_create(s, "backend", id, other, NULL, NULL), 0);
     assert_int_equal(store_message_append(s, 1, id, "m1", "bye", NULL, NULL), 0);
-    run(fx);
+    sf_run(fx);
     issue(fx, s, id, "fam-e", 1);
     issue(fx, s, other, "fam-f", 2);
-    assert_int_equal(delete_user(fx, s, id), STORE_OK);
+    assert_int_equal(sf_delete_user(fx, s, id), STORE_OK);
     assert_int_equal(by_id(fx, s, id).status, STORE_ERR_NOT_FOUND);
     assert_int_equal(by_email(fx, s, "E@example.com").status, STORE_ERR_NOT_FOUND);
     refresh_rec r = rotate(fx, s, 1, 11, GRACE_MS);
     assert_int_equal(r.status, STORE_ERR_NOT_FOUND);
     assert_int_equal(r.has_result, 0);
-    assert_int_equal(delete_user(fx, s, id), STORE_ERR_NOT_FOUND);
+    assert_int_equal(sf_delete_user(fx, s, id), STORE_ERR_NOT_FOUND);
     assert_int_equal(rotate(fx, s, 2, 12, GRACE_MS).status, STORE_OK); /* others untouched */
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens WHERE family = 'fam-e'"),
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens WHERE family = 'fam-e'"),
                      0);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM chats"), 1);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM messages WHERE text = 'bye'"), 1);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM chats"), 1);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages WHERE text = 'bye'"), 1);
 }
 
 /* ---- refresh tokens ---- */
 
 static void test_rotate_then_grace(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t id = new_user(fx, s, "g@example.com");
     issue(fx, s, id, "fam-g", 1);
     refresh_rec r = rotate(fx, s, 1, 2, GRACE_MS);
@@ -482,17 +364,17 @@ static void test_rotate_then_grace(void **state) {
     assert_int_equal(r.outcome, STORE_REFRESH_ROTATED);
     r = rotate(fx, s, 2, 5, GRACE_MS); /* and so does the first new token */
     assert_int_equal(r.outcome, STORE_REFRESH_ROTATED);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens WHERE family = 'fam-g' "
-                                   "AND revoked_at IS NULL"),
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens WHERE family = 'fam-g' "
+                                      "AND revoked_at IS NULL"),
                      5);
 }
 
 /* One grace sibling per rotated token: a second replay inside the window is reuse, so one
  * token cannot fork into many live sessions. */
 static void test_second_grace_replay_is_reuse(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t id = new_user(fx, s, "g2@example.com");
     issue(fx, s, id, "fam-g2", 1);
     assert_int_equal(rotate(fx, s, 1, 2, GRACE_MS).outcome, STORE_REFRESH_ROTATED);
@@ -500,12 +382,12 @@ static void test_second_grace_replay_is_reuse(void **state) {
     assert_int_equal(rotate(fx, s, 1, 4, GRACE_MS).status, STORE_ERR_REFRESH_REUSED);
     assert_int_equal(rotate(fx, s, 2, 5, GRACE_MS).status, STORE_ERR_NOT_FOUND);
     assert_int_equal(rotate(fx, s, 3, 6, GRACE_MS).status, STORE_ERR_NOT_FOUND);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void test_reuse_revokes_family(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t id = new_user(fx, s, "h@example.com");
     issue(fx, s, id, "fam-h", 1);
     issue(fx, s, id, "fam-other", 100);
@@ -520,45 +402,47 @@ static void test_reuse_revokes_family(void **state) {
     for (unsigned n = 1; n <= 4; n++) /* the whole family, the newest (3) included */
         assert_int_equal(rotate(fx, s, n, 50 + n, GRACE_MS).status, STORE_ERR_NOT_FOUND);
     assert_int_equal(rotate(fx, s, 100, 101, GRACE_MS).status, STORE_OK);
-    close_store(fx, s);
+    sf_close_store(fx, s);
     /* The revocation was committed although the call answered an error. */
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens WHERE family = 'fam-h' "
-                                   "AND revoked_at IS NOT NULL"),
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens WHERE family = 'fam-h' "
+                                      "AND revoked_at IS NOT NULL"),
                      3);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens WHERE family = 'fam-h'"),
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens WHERE family = 'fam-h'"),
                      3);
 }
 
 /* A reuse in the middle of a batch: its revocation and its neighbours' writes all commit. */
 static void test_reuse_in_a_batch_keeps_neighbours(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t id = new_user(fx, s, "i@example.com");
     issue(fx, s, id, "fam-i", 1);
     assert_int_equal(rotate(fx, s, 1, 2, GRACE_MS).status, STORE_OK);
     char a[STORE_TOKEN_HASH_LEN + 1], b[STORE_TOKEN_HASH_LEN + 1];
     refresh_rec reused = {0};
-    status_rec before = {0}, after = {0};
+    sf_status_rec before = {0}, after = {0};
     int64_t later = (int64_t)time(NULL) * 1000 + 3600 * 1000LL;
-    assert_int_equal(store_refresh_issue(s, id, "fam-j", tok(a, 10), later, on_status, &before), 0);
-    assert_int_equal(store_refresh_rotate(s, tok(a, 1), tok(b, 3), TTL_MS, 0, on_refresh, &reused),
-                     0);
-    assert_int_equal(store_refresh_issue(s, id, "fam-k", tok(a, 20), later, on_status, &after), 0);
-    run(fx);
+    assert_int_equal(
+        store_refresh_issue(s, id, "fam-j", sf_tok(a, 10), later, sf_on_status, &before), 0);
+    assert_int_equal(
+        store_refresh_rotate(s, sf_tok(a, 1), sf_tok(b, 3), TTL_MS, 0, on_refresh, &reused), 0);
+    assert_int_equal(
+        store_refresh_issue(s, id, "fam-k", sf_tok(a, 20), later, sf_on_status, &after), 0);
+    sf_run(fx);
     assert_int_equal(before.status, STORE_OK);
     assert_int_equal(reused.status, STORE_ERR_REFRESH_REUSED);
     assert_int_equal(after.status, STORE_OK);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens WHERE family = 'fam-i' "
-                                   "AND revoked_at IS NULL"),
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens WHERE family = 'fam-i' "
+                                      "AND revoked_at IS NULL"),
                      0);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens WHERE revoked_at IS NULL"),
-                     2);
+    assert_int_equal(
+        sf_query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens WHERE revoked_at IS NULL"), 2);
 }
 
 static void test_expired_token_not_found(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t id = new_user(fx, s, "j@example.com");
     int64_t past = (int64_t)time(NULL) * 1000 - 1000;
     assert_int_equal(issue_at(fx, s, id, "fam-old", 1, past), STORE_OK);
@@ -566,25 +450,25 @@ static void test_expired_token_not_found(void **state) {
     assert_int_equal(r.status, STORE_ERR_NOT_FOUND);
     assert_int_equal(r.has_result, 0);
     assert_int_equal(rotate(fx, s, 999, 998, GRACE_MS).status, STORE_ERR_NOT_FOUND);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens"), 1); /* none issued */
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens"), 1); /* none issued */
 }
 
 static void test_issue_conflict_and_unknown_user(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t id = new_user(fx, s, "k@example.com");
     issue(fx, s, id, "fam-k", 1);
     int64_t later = (int64_t)time(NULL) * 1000 + 1000;
     assert_int_equal(issue_at(fx, s, id, "fam-k2", 1, later), STORE_ERR_CONFLICT);
     assert_int_equal(issue_at(fx, s, id + 50, "fam-k3", 2, later), STORE_ERR_NOT_FOUND);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens"), 1);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens"), 1);
 }
 
 static void test_revoke_family(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t id = new_user(fx, s, "l@example.com");
     issue(fx, s, id, "fam-l", 1);
     issue(fx, s, id, "fam-l", 2);
@@ -595,12 +479,12 @@ static void test_revoke_family(void **state) {
     assert_int_equal(rotate(fx, s, 3, 13, GRACE_MS).status, STORE_OK);
     assert_int_equal(revoke_family(fx, s, 1), STORE_OK); /* known, already revoked */
     assert_int_equal(revoke_family(fx, s, 777), STORE_ERR_NOT_FOUND);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void test_revoke_user(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t id = new_user(fx, s, "m@example.com");
     int64_t other = new_user(fx, s, "n@example.com");
     issue(fx, s, id, "fam-n1", 1);
@@ -611,7 +495,7 @@ static void test_revoke_user(void **state) {
     assert_int_equal(rotate(fx, s, 2, 12, GRACE_MS).status, STORE_ERR_NOT_FOUND);
     assert_int_equal(rotate(fx, s, 3, 13, GRACE_MS).status, STORE_OK);
     assert_int_equal(revoke_user(fx, s, other + 100), STORE_OK); /* none: still OK */
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 /* ---- arguments ---- */
@@ -638,7 +522,7 @@ static void expect_invalid_accounts(store *s) {
     assert_int_equal(store_user_by_id(s, 0, on_never_user, NULL), STORE_ERR_INVALID);
     assert_int_equal(store_user_by_id(s, -3, on_never_user, NULL), STORE_ERR_INVALID);
     assert_int_equal(store_user_by_id(NULL, 1, on_never_user, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_user_delete(s, 0, on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_user_delete(s, 0, sf_on_never, NULL), STORE_ERR_INVALID);
 }
 
 static void expect_invalid_profiles(store *s) {
@@ -658,16 +542,18 @@ static void expect_invalid_profiles(store *s) {
     assert_int_equal(
         store_user_update_profile(s, 0, &(struct store_profile_update){0}, on_never_user, NULL),
         STORE_ERR_INVALID);
-    assert_int_equal(store_user_set_password(s, 0, "h", NULL, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_user_set_password(s, 1, NULL, NULL, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_user_set_password(s, 1, "h", "", on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_user_set_password(s, 1, "h", bio, on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_user_set_password(s, 0, "h", NULL, sf_on_never, NULL),
+                     STORE_ERR_INVALID);
+    assert_int_equal(store_user_set_password(s, 1, NULL, NULL, sf_on_never, NULL),
+                     STORE_ERR_INVALID);
+    assert_int_equal(store_user_set_password(s, 1, "h", "", sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_user_set_password(s, 1, "h", bio, sf_on_never, NULL), STORE_ERR_INVALID);
 }
 
 static void expect_invalid_tokens(store *s) {
     char good[STORE_TOKEN_HASH_LEN + 1], other[STORE_TOKEN_HASH_LEN + 1];
-    tok(good, 1);
-    tok(other, 2);
+    sf_tok(good, 1);
+    sf_tok(other, 2);
     char upper[STORE_TOKEN_HASH_LEN + 1], longer[STORE_TOKEN_HASH_LEN + 2];
     char nonhex[STORE_TOKEN_HASH_LEN + 1];
     snprintf(upper, sizeof upper, "%064X", 0xabcU);
@@ -676,41 +562,43 @@ static void expect_invalid_tokens(store *s) {
     nonhex[STORE_TOKEN_HASH_LEN] = '\0';
     const char *bad[] = {NULL, "", "abc", upper, longer, nonhex};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(store_refresh_issue(s, 1, "f", bad[i], 1, on_never, NULL),
+        assert_int_equal(store_refresh_issue(s, 1, "f", bad[i], 1, sf_on_never, NULL),
                          STORE_ERR_INVALID);
         assert_int_equal(store_refresh_rotate(s, bad[i], good, 1, 0, on_never_refresh, NULL),
                          STORE_ERR_INVALID);
         assert_int_equal(store_refresh_rotate(s, good, bad[i], 1, 0, on_never_refresh, NULL),
                          STORE_ERR_INVALID);
-        assert_int_equal(store_refresh_revoke_family(s, bad[i], on_never, NULL), STORE_ERR_INVALID);
+        assert_int_equal(store_refresh_revoke_family(s, bad[i], sf_on_never, NULL),
+                         STORE_ERR_INVALID);
     }
-    assert_int_equal(store_refresh_issue(s, 0, "f", good, 1, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_refresh_issue(s, 1, "", good, 1, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_refresh_issue(s, 1, NULL, good, 1, on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_refresh_issue(s, 0, "f", good, 1, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_refresh_issue(s, 1, "", good, 1, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_refresh_issue(s, 1, NULL, good, 1, sf_on_never, NULL),
+                     STORE_ERR_INVALID);
     assert_int_equal(store_refresh_rotate(s, good, good, 1, 0, on_never_refresh, NULL),
                      STORE_ERR_INVALID);
     assert_int_equal(store_refresh_rotate(s, good, other, 0, 0, on_never_refresh, NULL),
                      STORE_ERR_INVALID);
     assert_int_equal(store_refresh_rotate(s, good, other, 1, -1, on_never_refresh, NULL),
                      STORE_ERR_INVALID);
-    assert_int_equal(store_refresh_revoke_user(s, 0, on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_refresh_revoke_user(s, 0, sf_on_never, NULL), STORE_ERR_INVALID);
 }
 
 static void test_invalid_arguments(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     uint64_t jobs = store_jobs(s);
     expect_invalid_accounts(s);
     expect_invalid_profiles(s);
     expect_invalid_tokens(s);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(store_jobs(s), jobs); /* nothing was queued */
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void test_limits_are_inclusive(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     char email[STORE_EMAIL_MAX + 1], nick[STORE_NICKNAME_MAX + 1];
     memset(email, 'E', sizeof email - 1);
     email[sizeof email - 1] = '\0';
@@ -721,27 +609,28 @@ static void test_limits_are_inclusive(void **state) {
     assert_string_equal(r.email, email);
     email[0] = 'e';
     assert_int_equal(by_email(fx, s, email).id, r.id);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void test_calls_after_shutdown_are_closed(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int done = 0;
     char h[STORE_TOKEN_HASH_LEN + 1], h2[STORE_TOKEN_HASH_LEN + 1];
-    store_shutdown(s, on_shutdown, &done);
+    store_shutdown(s, sf_on_shutdown, &done);
     assert_int_equal(store_user_by_id(s, 1, on_never_user, NULL), STORE_ERR_CLOSED);
     assert_int_equal(store_user_create(s, "a@b", "h", "n", on_never_user, NULL), STORE_ERR_CLOSED);
-    assert_int_equal(store_refresh_rotate(s, tok(h, 1), tok(h2, 2), 1, 0, on_never_refresh, NULL),
-                     STORE_ERR_CLOSED);
-    assert_int_equal(store_refresh_revoke_user(s, 1, on_never, NULL), STORE_ERR_CLOSED);
-    run(fx);
+    assert_int_equal(
+        store_refresh_rotate(s, sf_tok(h, 1), sf_tok(h2, 2), 1, 0, on_never_refresh, NULL),
+        STORE_ERR_CLOSED);
+    assert_int_equal(store_refresh_revoke_user(s, 1, sf_on_never, NULL), STORE_ERR_CLOSED);
+    sf_run(fx);
     assert_int_equal(done, 1);
     store_free(s);
 }
 
 int main(void) {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, sf_teardown)
     const struct CMUnitTest tests[] = {
         T(test_migration_creates_tables),
         T(test_user_create),

@@ -12,17 +12,14 @@
 #include <stdint.h>
 
 #include <cmocka.h>
-#include <dirent.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "store/store.h"
+#include "store_fixture.h"
 
-#define NUL_TEXT  "<NULL>" /* what a record keeps for a NULL string */
 #define ROWS_MAX  STORE_PAGE_MAX
 #define MSGS_MAX  (STORE_PAGE_MAX * 10)
 #define IDS_MAX   64
@@ -31,14 +28,7 @@
 #define DAY_MS    (24LL * 3600 * 1000)
 #define SHORT_MAX 80
 
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-    char url[160];
-    uv_loop_t loop;
-} fixture;
-
-/* ---- records: what a callback saw, copied; NULL strings read NUL_TEXT ---- */
+/* ---- records: what a callback saw, copied; NULL strings read SF_NUL_TEXT ---- */
 
 typedef struct msg_rec {
     int64_t id, chat_id, seq, sender_id, sent_at_ms;
@@ -97,10 +87,6 @@ typedef struct context_rec {
     int64_t blocked[IDS_MAX];
 } context_rec;
 
-typedef struct status_rec {
-    int fired, status;
-} status_rec;
-
 typedef struct user_rec {
     int fired, status;
     int64_t id, banned_until_ms;
@@ -112,89 +98,13 @@ typedef struct one_rec {
     int64_t id, seq;
 } one_rec;
 
-static uv_thread_t main_thread;
-
 /* ---- fixture ---- */
 
 static int setup(void **state) {
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    strcpy(fx->dir, "/tmp/convo-chats-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof fx->path, "%s/convo.db", fx->dir);
-    snprintf(fx->url, sizeof fx->url, "sqlite:%s", fx->path);
-    assert_int_equal(uv_loop_init(&fx->loop), 0);
-    main_thread = uv_thread_self();
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *fx = *state;
-    assert_int_equal(uv_loop_close(&fx->loop), 0);
-    DIR *d = opendir(fx->dir);
-    assert_non_null(d);
-    for (struct dirent *e; (e = readdir(d));) {
-        char p[sizeof fx->dir + 260];
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof p, "%s/%s", fx->dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(fx->dir), 0);
-    free(fx);
-    return 0;
-}
-
-static store *open_store(fixture *fx) {
-    store *s = NULL;
-    char err[256] = "";
-    if (store_open(&fx->loop, fx->url, &s, err, sizeof err) != 0)
-        fail_msg("store_open: %s", err);
-    assert_non_null(s);
-    return s;
-}
-
-static void on_shutdown(int status, void *arg) {
-    assert_int_equal(status, STORE_OK);
-    *(int *)arg += 1;
-}
-
-static void close_store(fixture *fx, store *s) {
-    int done = 0;
-    store_shutdown(s, on_shutdown, &done);
-    assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
-    assert_int_equal(done, 1);
-    store_free(s);
-}
-
-/* Runs one query on the file after the store closed it; returns the first column of row one. */
-static int64_t query_i64(fixture *fx, const char *sql) {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
-static void run(fixture *fx) {
-    assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
+    return sf_setup(state, "/tmp/convo-chats-XXXXXX");
 }
 
 /* ---- copying results ---- */
-
-static void assert_loop_thread(void) {
-    assert_true(uv_thread_equal(&main_thread, &(uv_thread_t){uv_thread_self()}));
-}
-
-static void keep(char *dst, size_t n, const char *src) {
-    snprintf(dst, n, "%s", src ? src : NUL_TEXT);
-}
 
 static void msg_copy(msg_rec *r, const store_message *m) {
     r->id = m->id;
@@ -204,15 +114,15 @@ static void msg_copy(msg_rec *r, const store_message *m) {
     r->sent_at_ms = m->sent_at_ms;
     r->duplicate = m->duplicate;
     r->text_len = m->text ? strlen(m->text) : 0;
-    keep(r->text, sizeof r->text, m->text);
-    keep(r->client_msg_id, sizeof r->client_msg_id, m->client_msg_id);
+    sf_keep(r->text, sizeof r->text, m->text);
+    sf_keep(r->client_msg_id, sizeof r->client_msg_id, m->client_msg_id);
 }
 
 static void partner_copy(partner_rec *r, const store_partner *p) {
     r->id = p->id;
-    keep(r->nickname, sizeof r->nickname, p->nickname);
-    keep(r->job, sizeof r->job, p->job);
-    keep(r->career, sizeof r->career, p->career);
+    sf_keep(r->nickname, sizeof r->nickname, p->nickname);
+    sf_keep(r->job, sizeof r->job, p->job);
+    sf_keep(r->career, sizeof r->career, p->career);
 }
 
 static void summary_copy(summary_rec *r, const store_chat_summary *c) {
@@ -223,7 +133,7 @@ static void summary_copy(summary_rec *r, const store_chat_summary *c) {
     r->last_seq = c->last_seq;
     r->my_read_seq = c->my_read_seq;
     r->partner_read_seq = c->partner_read_seq;
-    keep(r->category, sizeof r->category, c->category);
+    sf_keep(r->category, sizeof r->category, c->category);
     partner_copy(&r->partner, &c->partner);
     r->has_last = c->last_message != NULL;
     if (c->last_message)
@@ -233,7 +143,7 @@ static void summary_copy(summary_rec *r, const store_chat_summary *c) {
 /* Checks what every list callback must hold; records the call. */
 static void list_seen(int *fired, int *status, size_t *count, int st, const void *items, size_t n,
                       size_t cap) {
-    assert_loop_thread();
+    sf_assert_loop_thread();
     *fired += 1;
     *status = st;
     *count = n;
@@ -270,8 +180,8 @@ static void on_reports(int status, const store_report *reports, size_t count, vo
                                   .reporter_id = p->reporter_id,
                                   .reported_id = p->reported_id,
                                   .created_at_ms = p->created_at_ms};
-        keep(r->rows[i].reason, sizeof r->rows[i].reason, p->reason);
-        keep(r->rows[i].detail, sizeof r->rows[i].detail, p->detail);
+        sf_keep(r->rows[i].reason, sizeof r->rows[i].reason, p->reason);
+        sf_keep(r->rows[i].detail, sizeof r->rows[i].detail, p->detail);
     }
 }
 
@@ -284,7 +194,7 @@ static void on_partners(int status, const store_partner *users, size_t count, vo
 
 static void on_context(int status, const store_user_context *ctx, void *arg) {
     context_rec *r = arg;
-    assert_loop_thread();
+    sf_assert_loop_thread();
     r->fired++;
     r->status = status;
     assert_true(status == STORE_OK ? ctx != NULL : ctx == NULL);
@@ -302,13 +212,6 @@ static void on_context(int status, const store_user_context *ctx, void *arg) {
         memcpy(r->blocked, ctx->blocked, ctx->blocked_count * sizeof *ctx->blocked);
 }
 
-static void on_status(int status, void *arg) {
-    status_rec *r = arg;
-    assert_loop_thread();
-    r->fired++;
-    r->status = status;
-}
-
 static void on_user(int status, const store_user *u, void *arg) {
     user_rec *r = arg;
     r->fired++;
@@ -317,7 +220,7 @@ static void on_user(int status, const store_user *u, void *arg) {
         return;
     r->id = u->id;
     r->banned_until_ms = u->banned_until_ms;
-    keep(r->ban_reason, sizeof r->ban_reason, u->ban_reason);
+    sf_keep(r->ban_reason, sizeof r->ban_reason, u->ban_reason);
 }
 
 static void on_chat(int status, const store_chat *chat, void *arg) {
@@ -337,198 +240,179 @@ static void on_message(int status, const store_message *m, void *arg) {
 
 static void on_refresh(int status, const store_refresh_result *res, void *arg) {
     (void)res;
-    on_status(status, arg);
-}
-
-static void on_never(int status, void *arg) {
-    (void)status, (void)arg;
-    fail_msg("a call that returned an error fired its callback");
+    sf_on_status(status, arg);
 }
 
 static void on_never_context(int status, const store_user_context *c, void *arg) {
     (void)c;
-    on_never(status, arg);
+    sf_on_never(status, arg);
 }
 
 static void on_never_chats(int status, const store_chat_summary *c, size_t n, void *arg) {
     (void)c, (void)n;
-    on_never(status, arg);
+    sf_on_never(status, arg);
 }
 
 static void on_never_msgs(int status, const store_message *m, size_t n, void *arg) {
     (void)m, (void)n;
-    on_never(status, arg);
+    sf_on_never(status, arg);
 }
 
 static void on_never_reports(int status, const store_report *r, size_t n, void *arg) {
     (void)r, (void)n;
-    on_never(status, arg);
+    sf_on_never(status, arg);
 }
 
 static void on_never_partners(int status, const store_partner *p, size_t n, void *arg) {
     (void)p, (void)n;
-    on_never(status, arg);
+    sf_on_never(status, arg);
 }
 
 /* ---- one call, run to its callback ---- */
 
-static int status_call(fixture *fx, int rc, status_rec *r) {
-    assert_int_equal(rc, 0);
-    run(fx);
-    assert_int_equal(r->fired, 1);
-    return r->status;
-}
-
-static int64_t new_user(fixture *fx, store *s, const char *nickname) {
+static int64_t new_user(sf_fixture *fx, store *s, const char *nickname) {
     static unsigned n;
     char email[64];
     snprintf(email, sizeof email, "user%u@example.com", ++n);
     user_rec r = {0};
     assert_int_equal(store_user_create(s, email, "$argon2id$hash", nickname, on_user, &r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r.status, STORE_OK);
     return r.id;
 }
 
-static void set_profile(fixture *fx, store *s, int64_t id, const char *job, const char *career) {
+static void set_profile(sf_fixture *fx, store *s, int64_t id, const char *job, const char *career) {
     struct store_profile_update u = {.set_job = 1, .set_career = 1, .job = job, .career = career};
     user_rec r = {0};
     assert_int_equal(store_user_update_profile(s, id, &u, on_user, &r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r.status, STORE_OK);
 }
 
-static int64_t new_chat(fixture *fx, store *s, const char *category, int64_t a, int64_t b) {
+static int64_t new_chat(sf_fixture *fx, store *s, const char *category, int64_t a, int64_t b) {
     one_rec r = {0};
     assert_int_equal(store_chat_create(s, category, a, b, on_chat, &r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r.status, STORE_OK);
     return r.id;
 }
 
-static int64_t say(fixture *fx, store *s, int64_t chat, int64_t sender, const char *text) {
+static int64_t say(sf_fixture *fx, store *s, int64_t chat, int64_t sender, const char *text) {
     static unsigned n;
     char cmid[32];
     snprintf(cmid, sizeof cmid, "c-%u", ++n);
     one_rec r = {0};
     assert_int_equal(store_message_append(s, chat, sender, cmid, text, on_message, &r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r.status, STORE_OK);
     return r.seq;
 }
 
-static context_rec *context(fixture *fx, store *s, int64_t user) {
+static context_rec *context(sf_fixture *fx, store *s, int64_t user) {
     context_rec *r = calloc(1, sizeof *r);
     assert_non_null(r);
     assert_int_equal(store_user_context_load(s, user, on_context, r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r->fired, 1);
     return r;
 }
 
-static chats_rec *for_user(fixture *fx, store *s, int64_t user, int64_t before, size_t limit) {
+static chats_rec *for_user(sf_fixture *fx, store *s, int64_t user, int64_t before, size_t limit) {
     chats_rec *r = calloc(1, sizeof *r);
     assert_non_null(r);
     assert_int_equal(store_chats_for_user(s, user, before, limit, on_chats, r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r->fired, 1);
     return r;
 }
 
-static chats_rec *all_active(fixture *fx, store *s) {
+static chats_rec *all_active(sf_fixture *fx, store *s) {
     chats_rec *r = calloc(1, sizeof *r);
     assert_non_null(r);
     assert_int_equal(store_chats_active(s, on_chats, r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r->fired, 1);
     return r;
 }
 
-static msgs_rec *after(fixture *fx, store *s, int64_t chat, int64_t user, int64_t seq,
+static msgs_rec *after(sf_fixture *fx, store *s, int64_t chat, int64_t user, int64_t seq,
                        size_t limit) {
     msgs_rec *r = calloc(1, sizeof *r);
     assert_non_null(r);
     assert_int_equal(store_messages_after(s, chat, user, seq, limit, on_msgs, r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r->fired, 1);
     return r;
 }
 
-static reports_rec *reports(fixture *fx, store *s, int64_t before, size_t limit) {
+static reports_rec *reports(sf_fixture *fx, store *s, int64_t before, size_t limit) {
     reports_rec *r = calloc(1, sizeof *r);
     assert_non_null(r);
     assert_int_equal(store_reports_list(s, before, limit, on_reports, r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r->fired, 1);
     return r;
 }
 
-static partners_rec *blocks(fixture *fx, store *s, int64_t blocker) {
+static partners_rec *blocks(sf_fixture *fx, store *s, int64_t blocker) {
     partners_rec *r = calloc(1, sizeof *r);
     assert_non_null(r);
     assert_int_equal(store_blocks_list(s, blocker, on_partners, r), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(r->fired, 1);
     return r;
 }
 
-static int end_chat(fixture *fx, store *s, int64_t chat, int64_t by, const char *reason) {
-    status_rec r = {0};
-    return status_call(fx, store_chat_end(s, chat, by, reason, on_status, &r), &r);
+static int end_chat(sf_fixture *fx, store *s, int64_t chat, int64_t by, const char *reason) {
+    sf_status_rec r = {0};
+    return sf_status_call(fx, store_chat_end(s, chat, by, reason, sf_on_status, &r), &r);
 }
 
-static int mark_read(fixture *fx, store *s, int64_t chat, int64_t user, int64_t seq) {
-    status_rec r = {0};
-    return status_call(fx, store_chat_mark_read(s, chat, user, seq, on_status, &r), &r);
+static int mark_read(sf_fixture *fx, store *s, int64_t chat, int64_t user, int64_t seq) {
+    sf_status_rec r = {0};
+    return sf_status_call(fx, store_chat_mark_read(s, chat, user, seq, sf_on_status, &r), &r);
 }
 
-static int report(fixture *fx, store *s, int64_t chat, int64_t by, const char *reason,
+static int report(sf_fixture *fx, store *s, int64_t chat, int64_t by, const char *reason,
                   const char *detail) {
-    status_rec r = {0};
-    return status_call(fx, store_report_create(s, chat, by, reason, detail, on_status, &r), &r);
+    sf_status_rec r = {0};
+    return sf_status_call(fx, store_report_create(s, chat, by, reason, detail, sf_on_status, &r),
+                          &r);
 }
 
-static int block(fixture *fx, store *s, int64_t blocker, int64_t blocked) {
-    status_rec r = {0};
-    return status_call(fx, store_block_put(s, blocker, blocked, on_status, &r), &r);
+static int block(sf_fixture *fx, store *s, int64_t blocker, int64_t blocked) {
+    sf_status_rec r = {0};
+    return sf_status_call(fx, store_block_put(s, blocker, blocked, sf_on_status, &r), &r);
 }
 
-static int unblock(fixture *fx, store *s, int64_t blocker, int64_t blocked) {
-    status_rec r = {0};
-    return status_call(fx, store_block_delete(s, blocker, blocked, on_status, &r), &r);
+static int unblock(sf_fixture *fx, store *s, int64_t blocker, int64_t blocked) {
+    sf_status_rec r = {0};
+    return sf_status_call(fx, store_block_delete(s, blocker, blocked, sf_on_status, &r), &r);
 }
 
-static int ban(fixture *fx, store *s, int64_t user, int64_t until, const char *reason) {
-    status_rec r = {0};
-    return status_call(fx, store_user_ban(s, user, until, reason, on_status, &r), &r);
+static int ban(sf_fixture *fx, store *s, int64_t user, int64_t until, const char *reason) {
+    sf_status_rec r = {0};
+    return sf_status_call(fx, store_user_ban(s, user, until, reason, sf_on_status, &r), &r);
 }
 
-static int delete_user(fixture *fx, store *s, int64_t id) {
-    status_rec r = {0};
-    return status_call(fx, store_user_delete(s, id, on_status, &r), &r);
-}
-
-static const char *tok(char buf[STORE_TOKEN_HASH_LEN + 1], unsigned n) {
-    snprintf(buf, STORE_TOKEN_HASH_LEN + 1, "%064x", n);
-    return buf;
-}
-
-static void issue(fixture *fx, store *s, int64_t user, unsigned n) {
+static void issue(sf_fixture *fx, store *s, int64_t user, unsigned n) {
     char h[STORE_TOKEN_HASH_LEN + 1], fam[16];
     snprintf(fam, sizeof fam, "fam-%u", n);
     int64_t later = (int64_t)time(NULL) * 1000 + DAY_MS;
-    status_rec r = {0};
+    sf_status_rec r = {0};
     assert_int_equal(
-        status_call(fx, store_refresh_issue(s, user, fam, tok(h, n), later, on_status, &r), &r),
+        sf_status_call(fx, store_refresh_issue(s, user, fam, sf_tok(h, n), later, sf_on_status, &r),
+                       &r),
         STORE_OK);
 }
 
-static int rotate(fixture *fx, store *s, unsigned old_n, unsigned new_n) {
+static int rotate(sf_fixture *fx, store *s, unsigned old_n, unsigned new_n) {
     char o[STORE_TOKEN_HASH_LEN + 1], n[STORE_TOKEN_HASH_LEN + 1];
-    status_rec r = {0};
-    return status_call(
-        fx, store_refresh_rotate(s, tok(o, old_n), tok(n, new_n), TTL_MS, GRACE_MS, on_refresh, &r),
-        &r);
+    sf_status_rec r = {0};
+    return sf_status_call(fx,
+                          store_refresh_rotate(s, sf_tok(o, old_n), sf_tok(n, new_n), TTL_MS,
+                                               GRACE_MS, on_refresh, &r),
+                          &r);
 }
 
 static int64_t now_ms(void) {
@@ -538,28 +422,28 @@ static int64_t now_ms(void) {
 /* ---- schema ---- */
 
 static void test_migration_adds_columns_and_tables(void **state) {
-    fixture *fx = *state;
-    close_store(fx, open_store(fx));
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM schema_migrations "
-                                   "WHERE version = 3 AND name = '003_chats.sql'"),
+    sf_fixture *fx = *state;
+    sf_close_store(fx, sf_open_store(fx));
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM schema_migrations "
+                                      "WHERE version = 3 AND name = '003_chats.sql'"),
                      1);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM pragma_table_info('chats') "
-                                   "WHERE name IN ('ended_by', 'read_seq_a', 'read_seq_b')"),
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM pragma_table_info('chats') "
+                                      "WHERE name IN ('ended_by', 'read_seq_a', 'read_seq_b')"),
                      3);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
-                                   "AND name IN ('reports', 'blocks')"),
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+                                      "AND name IN ('reports', 'blocks')"),
                      2);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' "
-                                   "AND name IN ('chats_active_a', 'chats_active_b', "
-                                   "'chats_active', 'blocks_blocked')"),
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' "
+                                      "AND name IN ('chats_active_a', 'chats_active_b', "
+                                      "'chats_active', 'blocks_blocked')"),
                      4);
 }
 
 /* ---- context ---- */
 
 static void test_context_unknown_and_fresh_user(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "alone");
     context_rec *r = context(fx, s, a + 10);
     assert_int_equal(r->status, STORE_ERR_NOT_FOUND);
@@ -572,7 +456,7 @@ static void test_context_unknown_and_fresh_user(void **state) {
     assert_int_equal(r->blocked_count, 0);
     assert_int_equal(r->banned_until_ms, 0);
     free(r);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void assert_active(const summary_rec *c, int64_t id, int64_t partner, const char *nick) {
@@ -584,8 +468,8 @@ static void assert_active(const summary_rec *c, int64_t id, int64_t partner, con
 
 /* a ended a chat with b, then started one with c (a is user_a, c is user_b). */
 static void test_context_active_chat_and_previous_partner(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "에이"), b = new_user(fx, s, "bee"), c = new_user(fx, s, "sea");
     set_profile(fx, s, c, "backend", "junior");
     int64_t old = new_chat(fx, s, "frontend", a, b);
@@ -624,12 +508,12 @@ static void test_context_active_chat_and_previous_partner(void **state) {
     assert_int_equal(r->has_active, 0);
     assert_int_equal(r->previous_partner, a);
     free(r);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void test_context_blocks_and_ban(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "a"), b = new_user(fx, s, "b"), c = new_user(fx, s, "c");
     assert_int_equal(block(fx, s, a, c), STORE_OK);
     assert_int_equal(block(fx, s, a, b), STORE_OK);
@@ -649,14 +533,14 @@ static void test_context_blocks_and_ban(void **state) {
     assert_int_equal(r->banned_until_ms, 1000);
     assert_int_equal(r->blocked_count, 0);
     free(r);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 /* ---- active chats, ending, read marks ---- */
 
 static void test_chats_active_after_restart(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t u[6];
     for (int i = 0; i < 6; i++)
         u[i] = new_user(fx, s, "n");
@@ -666,8 +550,8 @@ static void test_chats_active_after_restart(void **state) {
     say(fx, s, c3, u[5], "last words");
     assert_int_equal(mark_read(fx, s, c3, u[4], 1), STORE_OK);
     assert_int_equal(end_chat(fx, s, c2, u[2], "left"), STORE_OK);
-    close_store(fx, s);
-    s = open_store(fx); /* a restart */
+    sf_close_store(fx, s);
+    s = sf_open_store(fx); /* a restart */
     chats_rec *r = all_active(fx, s);
     assert_int_equal(r->status, STORE_OK);
     assert_int_equal(r->count, 2);
@@ -688,12 +572,12 @@ static void test_chats_active_after_restart(void **state) {
     assert_int_equal(r->status, STORE_OK);
     assert_int_equal(r->count, 0);
     free(r);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void test_chat_end_once(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "a"), b = new_user(fx, s, "b");
     int64_t chat = new_chat(fx, s, "backend", a, b);
     int64_t before = now_ms() - 1000;
@@ -710,16 +594,16 @@ static void test_chat_end_once(void **state) {
     free(r);
     int64_t other = new_chat(fx, s, "qa", a, b);
     assert_int_equal(end_chat(fx, s, other, 0, "server_shutdown"), STORE_OK);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM chats WHERE id = 1 AND ended_by = 2 "
-                                   "AND end_reason = 'partner_disconnected'"),
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM chats WHERE id = 1 AND ended_by = 2 "
+                                      "AND end_reason = 'partner_disconnected'"),
                      1);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM chats WHERE id = 2 "
-                                   "AND ended_by IS NULL AND end_reason = 'server_shutdown'"),
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM chats WHERE id = 2 "
+                                      "AND ended_by IS NULL AND end_reason = 'server_shutdown'"),
                      1);
 }
 
-static int64_t read_seqs(fixture *fx, store *s, int64_t chat, int64_t user, int64_t *partner) {
+static int64_t read_seqs(sf_fixture *fx, store *s, int64_t chat, int64_t user, int64_t *partner) {
     chats_rec *r = for_user(fx, s, user, chat + 1, 1);
     assert_int_equal(r->count, 1);
     assert_int_equal(r->rows[0].id, chat);
@@ -730,8 +614,8 @@ static int64_t read_seqs(fixture *fx, store *s, int64_t chat, int64_t user, int6
 }
 
 static void test_mark_read_keeps_maximum(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "a"), b = new_user(fx, s, "b"), x = new_user(fx, s, "x");
     int64_t chat = new_chat(fx, s, "backend", a, b);
     int64_t theirs = -1;
@@ -752,16 +636,16 @@ static void test_mark_read_keeps_maximum(void **state) {
     assert_int_equal(mark_read(fx, s, chat, x, 1), STORE_ERR_NOT_FOUND);
     assert_int_equal(mark_read(fx, s, chat + 1, a, 1), STORE_ERR_NOT_FOUND);
     assert_int_equal(mark_read(fx, s, chat, a, 0), STORE_OK);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT read_seq_a * 10 + read_seq_b FROM chats"), 31);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT read_seq_a * 10 + read_seq_b FROM chats"), 31);
 }
 
 /* ---- history ---- */
 
 /* u is user_a of odd chats and user_b of even ones; others' chats are interleaved. */
 static void test_chats_for_user_pages(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t u = new_user(fx, s, "me"), p = new_user(fx, s, "partner"), o = new_user(fx, s, "o");
     int64_t ids[5];
     for (int i = 0; i < 5; i++) {
@@ -808,24 +692,24 @@ static void test_chats_for_user_pages(void **state) {
     r = for_user(fx, s, o + 100, 0, 5); /* nobody's: empty */
     assert_int_equal(r->count, 0);
     free(r);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void test_partner_deleted_renders_null(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "stays"), b = new_user(fx, s, "leaves");
     set_profile(fx, s, b, "qa", "senior");
     int64_t chat = new_chat(fx, s, "qa", a, b);
     say(fx, s, chat, b, "goodbye");
     assert_int_equal(end_chat(fx, s, chat, b, "left"), STORE_OK);
-    assert_int_equal(delete_user(fx, s, b), STORE_OK);
+    assert_int_equal(sf_delete_user(fx, s, b), STORE_OK);
     chats_rec *r = for_user(fx, s, a, 0, 10);
     assert_int_equal(r->count, 1);
     assert_int_equal(r->rows[0].partner.id, b);
-    assert_string_equal(r->rows[0].partner.nickname, NUL_TEXT);
-    assert_string_equal(r->rows[0].partner.job, NUL_TEXT);
-    assert_string_equal(r->rows[0].partner.career, NUL_TEXT);
+    assert_string_equal(r->rows[0].partner.nickname, SF_NUL_TEXT);
+    assert_string_equal(r->rows[0].partner.job, SF_NUL_TEXT);
+    assert_string_equal(r->rows[0].partner.career, SF_NUL_TEXT);
     assert_string_equal(r->rows[0].last.text, "goodbye");
     assert_int_equal(r->rows[0].last.sender_id, b);
     free(r);
@@ -835,12 +719,12 @@ static void test_partner_deleted_renders_null(void **state) {
     context_rec *ctx = context(fx, s, a);
     assert_int_equal(ctx->previous_partner, b);
     free(ctx);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void test_messages_after(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "a"), b = new_user(fx, s, "b"), x = new_user(fx, s, "x");
     int64_t chat = new_chat(fx, s, "backend", a, b);
     const char *texts[] = {"one", "two", "three", "four", "five"};
@@ -877,13 +761,13 @@ static void test_messages_after(void **state) {
     r = after(fx, s, chat + 1, a, 0, 10);
     assert_int_equal(r->status, STORE_ERR_NOT_FOUND);
     free(r);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 /* Texts of STORE_TEXT_MAX bytes come back whole in pages and in summaries. */
 static void test_long_texts(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "a"), b = new_user(fx, s, "b");
     int64_t chat = new_chat(fx, s, "backend", a, b);
     char *big = malloc(STORE_TEXT_MAX + 1);
@@ -904,13 +788,13 @@ static void test_long_texts(void **state) {
     chats_rec *c = for_user(fx, s, b, 0, 1);
     assert_int_equal(c->rows[0].last.text_len, STORE_TEXT_MAX - 3);
     free(c);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 /* Limits are inclusive: a full page of STORE_PAGE_MAX chats and of STORE_PAGE_MAX * 10 messages. */
 static void test_page_limits(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "a"), b = new_user(fx, s, "b");
     for (int i = 0; i <= STORE_PAGE_MAX; i++)
         assert_int_equal(store_chat_create(s, "qa", a, b, NULL, NULL), 0);
@@ -919,7 +803,7 @@ static void test_page_limits(void **state) {
         snprintf(cmid, sizeof cmid, "m%d", i);
         assert_int_equal(store_message_append(s, 1, b, cmid, "x", NULL, NULL), 0);
     }
-    run(fx);
+    sf_run(fx);
     chats_rec *c = for_user(fx, s, a, 0, STORE_PAGE_MAX);
     assert_int_equal(c->count, STORE_PAGE_MAX);
     assert_int_equal(c->rows[0].id, STORE_PAGE_MAX + 1);
@@ -934,13 +818,13 @@ static void test_page_limits(void **state) {
     assert_int_equal(m->count, MSGS_MAX);
     assert_int_equal(m->rows[MSGS_MAX - 1].seq, MSGS_MAX);
     free(m);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 /* List jobs and a failing one in one batch: each gets its own result. */
 static void test_lists_in_one_batch(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "a"), b = new_user(fx, s, "b");
     int64_t chat = new_chat(fx, s, "backend", a, b);
     say(fx, s, chat, a, "hey");
@@ -955,7 +839,7 @@ static void test_lists_in_one_batch(void **state) {
     assert_int_equal(store_messages_after(s, chat + 9, a, 0, 5, on_msgs, missing), 0);
     assert_int_equal(store_messages_after(s, chat, b, 0, 5, on_msgs, msgs), 0);
     assert_int_equal(store_blocks_list(s, a, on_partners, blocked), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(ctx->status, STORE_OK);
     assert_int_equal(ctx->active.last.seq, 1);
     assert_int_equal(ctx->blocked_count, 1);
@@ -964,14 +848,14 @@ static void test_lists_in_one_batch(void **state) {
     assert_string_equal(msgs->rows[0].text, "hey");
     assert_int_equal(blocked->rows[0].id, b);
     free(ctx), free(mine), free(missing), free(msgs), free(blocked);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 /* ---- reports ---- */
 
 static void test_reports(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "a"), b = new_user(fx, s, "b"), x = new_user(fx, s, "x");
     int64_t chat = new_chat(fx, s, "backend", a, b);
     int64_t before = now_ms() - 1000;
@@ -999,21 +883,21 @@ static void test_reports(void **state) {
     r = reports(fx, s, next, 2);
     assert_int_equal(r->count, 1);
     assert_string_equal(r->rows[0].reason, "spam");
-    assert_string_equal(r->rows[0].detail, NUL_TEXT);
+    assert_string_equal(r->rows[0].detail, SF_NUL_TEXT);
     free(r);
-    assert_int_equal(delete_user(fx, s, b), STORE_OK); /* reports keep the ids they name */
+    assert_int_equal(sf_delete_user(fx, s, b), STORE_OK); /* reports keep the ids they name */
     r = reports(fx, s, 0, STORE_PAGE_MAX);
     assert_int_equal(r->count, 3);
     assert_int_equal(r->rows[0].reported_id, b);
     free(r);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 /* ---- blocks ---- */
 
 static void test_blocks(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "a"), b = new_user(fx, s, "bee"), c = new_user(fx, s, "sea");
     set_profile(fx, s, c, "design", "mid");
     assert_int_equal(block(fx, s, a, b), STORE_OK);
@@ -1029,7 +913,7 @@ static void test_blocks(void **state) {
     assert_string_equal(r->rows[0].job, "design");
     assert_string_equal(r->rows[0].career, "mid");
     assert_int_equal(r->rows[1].id, b);
-    assert_string_equal(r->rows[1].job, NUL_TEXT);
+    assert_string_equal(r->rows[1].job, SF_NUL_TEXT);
     free(r);
     assert_int_equal(unblock(fx, s, a, b), STORE_OK);
     assert_int_equal(unblock(fx, s, a, b), STORE_OK); /* none: still OK */
@@ -1042,19 +926,19 @@ static void test_blocks(void **state) {
     assert_int_equal(r->status, STORE_OK);
     assert_int_equal(r->count, 0);
     free(r);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM blocks"), 1);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM blocks"), 1);
 }
 
 /* A deleted account's blocks go, in both directions; others stay. */
 static void test_user_delete_removes_blocks(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "a"), b = new_user(fx, s, "b"), c = new_user(fx, s, "c");
     assert_int_equal(block(fx, s, a, b), STORE_OK);
     assert_int_equal(block(fx, s, b, c), STORE_OK);
     assert_int_equal(block(fx, s, c, a), STORE_OK);
-    assert_int_equal(delete_user(fx, s, b), STORE_OK);
+    assert_int_equal(sf_delete_user(fx, s, b), STORE_OK);
     partners_rec *r = blocks(fx, s, a);
     assert_int_equal(r->count, 0);
     free(r);
@@ -1062,16 +946,16 @@ static void test_user_delete_removes_blocks(void **state) {
     assert_int_equal(ctx->blocked_count, 1);
     assert_int_equal(ctx->blocked[0], a);
     free(ctx);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM blocks"), 1);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM blocks"), 1);
 }
 
 /* ---- bans ---- */
 
 /* A ban is recorded on the user; refresh tokens stay (the API answers BANNED on refresh). */
 static void test_ban_keeps_tokens(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "a"), b = new_user(fx, s, "b");
     issue(fx, s, a, 1);
     issue(fx, s, a, 2);
@@ -1082,7 +966,7 @@ static void test_ban_keeps_tokens(void **state) {
     assert_int_equal(rotate(fx, s, 3, 13), STORE_OK);
     user_rec u = {0};
     assert_int_equal(store_user_by_id(s, a, on_user, &u), 0);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(u.banned_until_ms, until);
     assert_string_equal(u.ban_reason, "abuse: repeated");
     assert_int_equal(ban(fx, s, a, until + DAY_MS, "again"), STORE_OK); /* replaces */
@@ -1090,9 +974,9 @@ static void test_ban_keeps_tokens(void **state) {
     assert_int_equal(ctx->banned_until_ms, until + DAY_MS);
     free(ctx);
     assert_int_equal(ban(fx, s, b + 10, until, "nobody"), STORE_ERR_NOT_FOUND);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens "
-                                   "WHERE user_id = 1 AND revoked_at IS NULL"),
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM refresh_tokens "
+                                      "WHERE user_id = 1 AND revoked_at IS NULL"),
                      3);
 }
 
@@ -1106,14 +990,14 @@ static void expect_invalid_chat_calls(store *s) {
     assert_int_equal(store_user_context_load(s, 0, on_never_context, NULL), STORE_ERR_INVALID);
     assert_int_equal(store_user_context_load(NULL, 1, on_never_context, NULL), STORE_ERR_INVALID);
     assert_int_equal(store_chats_active(NULL, on_never_chats, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_chat_end(s, 0, 1, "left", on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_chat_end(s, 1, -1, "left", on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_chat_end(s, 1, 1, NULL, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_chat_end(s, 1, 1, "", on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_chat_end(s, 1, 1, reason_33, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_chat_mark_read(s, 0, 1, 1, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_chat_mark_read(s, 1, 0, 1, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_chat_mark_read(s, 1, 1, -1, on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_chat_end(s, 0, 1, "left", sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_chat_end(s, 1, -1, "left", sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_chat_end(s, 1, 1, NULL, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_chat_end(s, 1, 1, "", sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_chat_end(s, 1, 1, reason_33, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_chat_mark_read(s, 0, 1, 1, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_chat_mark_read(s, 1, 0, 1, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_chat_mark_read(s, 1, 1, -1, sf_on_never, NULL), STORE_ERR_INVALID);
 }
 
 static void expect_invalid_lists(store *s) {
@@ -1140,41 +1024,45 @@ static void expect_invalid_safety(store *s) {
     memset(big, 'd', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     const char *reason_33 = big + sizeof big - 1 - (STORE_END_REASON_MAX + 1);
-    assert_int_equal(store_report_create(s, 0, 1, "spam", NULL, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_report_create(s, 1, 0, "spam", NULL, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_report_create(s, 1, 1, "", NULL, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_report_create(s, 1, 1, NULL, NULL, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_report_create(s, 1, 1, reason_33, NULL, on_never, NULL),
+    assert_int_equal(store_report_create(s, 0, 1, "spam", NULL, sf_on_never, NULL),
                      STORE_ERR_INVALID);
-    assert_int_equal(store_report_create(s, 1, 1, "spam", big, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_block_put(s, 0, 2, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_block_put(s, 2, 0, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_block_put(s, 2, 2, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_block_delete(s, 3, 3, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_block_delete(s, -1, 3, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_user_ban(s, 0, 1, "r", on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_user_ban(s, 1, 0, "r", on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_user_ban(s, 1, 1, "", on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_user_ban(s, 1, 1, NULL, on_never, NULL), STORE_ERR_INVALID);
-    assert_int_equal(store_user_ban(s, 1, 1, big, on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_report_create(s, 1, 0, "spam", NULL, sf_on_never, NULL),
+                     STORE_ERR_INVALID);
+    assert_int_equal(store_report_create(s, 1, 1, "", NULL, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_report_create(s, 1, 1, NULL, NULL, sf_on_never, NULL),
+                     STORE_ERR_INVALID);
+    assert_int_equal(store_report_create(s, 1, 1, reason_33, NULL, sf_on_never, NULL),
+                     STORE_ERR_INVALID);
+    assert_int_equal(store_report_create(s, 1, 1, "spam", big, sf_on_never, NULL),
+                     STORE_ERR_INVALID);
+    assert_int_equal(store_block_put(s, 0, 2, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_block_put(s, 2, 0, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_block_put(s, 2, 2, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_block_delete(s, 3, 3, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_block_delete(s, -1, 3, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_user_ban(s, 0, 1, "r", sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_user_ban(s, 1, 0, "r", sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_user_ban(s, 1, 1, "", sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_user_ban(s, 1, 1, NULL, sf_on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_user_ban(s, 1, 1, big, sf_on_never, NULL), STORE_ERR_INVALID);
 }
 
 static void test_invalid_arguments(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     uint64_t jobs = store_jobs(s);
     expect_invalid_chat_calls(s);
     expect_invalid_lists(s);
     expect_invalid_safety(s);
-    run(fx);
+    sf_run(fx);
     assert_int_equal(store_jobs(s), jobs); /* nothing was queued */
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 /* The longest accepted strings are stored whole. */
 static void test_string_limits_are_inclusive(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t a = new_user(fx, s, "a"), b = new_user(fx, s, "b");
     int64_t chat = new_chat(fx, s, "qa", a, b);
     char detail[STORE_REPORT_DETAIL_MAX + 1], reason[STORE_END_REASON_MAX + 1];
@@ -1185,33 +1073,34 @@ static void test_string_limits_are_inclusive(void **state) {
     assert_int_equal(report(fx, s, chat, a, reason, detail), STORE_OK);
     assert_int_equal(end_chat(fx, s, chat, a, reason), STORE_OK);
     assert_int_equal(ban(fx, s, b, INT64_MAX, detail), STORE_OK);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT length(detail) * 100 + length(reason) FROM reports"),
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT length(detail) * 100 + length(reason) FROM reports"),
                      STORE_REPORT_DETAIL_MAX * 100 + STORE_END_REASON_MAX);
-    assert_int_equal(query_i64(fx, "SELECT length(end_reason) FROM chats"), STORE_END_REASON_MAX);
-    assert_int_equal(query_i64(fx, "SELECT length(ban_reason) FROM users WHERE id = 2"),
+    assert_int_equal(sf_query_i64(fx, "SELECT length(end_reason) FROM chats"),
+                     STORE_END_REASON_MAX);
+    assert_int_equal(sf_query_i64(fx, "SELECT length(ban_reason) FROM users WHERE id = 2"),
                      STORE_REPORT_DETAIL_MAX);
 }
 
 static void test_calls_after_shutdown_are_closed(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int done = 0;
-    store_shutdown(s, on_shutdown, &done);
+    store_shutdown(s, sf_on_shutdown, &done);
     assert_int_equal(store_user_context_load(s, 1, on_never_context, NULL), STORE_ERR_CLOSED);
     assert_int_equal(store_chats_active(s, on_never_chats, NULL), STORE_ERR_CLOSED);
-    assert_int_equal(store_chat_end(s, 1, 1, "left", on_never, NULL), STORE_ERR_CLOSED);
+    assert_int_equal(store_chat_end(s, 1, 1, "left", sf_on_never, NULL), STORE_ERR_CLOSED);
     assert_int_equal(store_messages_after(s, 1, 1, 0, 1, on_never_msgs, NULL), STORE_ERR_CLOSED);
     assert_int_equal(store_reports_list(s, 0, 1, on_never_reports, NULL), STORE_ERR_CLOSED);
     assert_int_equal(store_blocks_list(s, 1, on_never_partners, NULL), STORE_ERR_CLOSED);
-    assert_int_equal(store_user_ban(s, 1, 1, "r", on_never, NULL), STORE_ERR_CLOSED);
-    run(fx);
+    assert_int_equal(store_user_ban(s, 1, 1, "r", sf_on_never, NULL), STORE_ERR_CLOSED);
+    sf_run(fx);
     assert_int_equal(done, 1);
     store_free(s);
 }
 
 int main(void) {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, sf_teardown)
     const struct CMUnitTest tests[] = {
         T(test_migration_adds_columns_and_tables),
         T(test_context_unknown_and_fresh_user),

@@ -11,26 +11,16 @@
 #include <stdint.h>
 
 #include <cmocka.h>
-#include <dirent.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "store/store.h"
+#include "store_fixture.h"
 #include "util/embed.h"
 
 #define BURST       1000 /* appends queued in one loop turn for the group-commit test */
 #define BURST_CHATS 3    /* chats those appends are spread over */
-
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-    char url[160];
-    uv_loop_t loop;
-    uv_thread_t loop_thread;
-} fixture;
 
 /* What a callback saw; one record per call. */
 typedef struct record {
@@ -43,83 +33,18 @@ typedef struct record {
 } record;
 
 static int fired_total;
-static uv_thread_t main_thread;
 
 /* ---- fixture ---- */
 
 static int setup(void **state) {
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    strcpy(fx->dir, "/tmp/convo-store-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof fx->path, "%s/convo.db", fx->dir);
-    snprintf(fx->url, sizeof fx->url, "sqlite:%s", fx->path);
-    assert_int_equal(uv_loop_init(&fx->loop), 0);
-    main_thread = uv_thread_self();
     fired_total = 0;
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *fx = *state;
-    assert_int_equal(uv_loop_close(&fx->loop), 0);
-    DIR *d = opendir(fx->dir);
-    assert_non_null(d);
-    for (struct dirent *e; (e = readdir(d));) {
-        char p[sizeof fx->dir + 260];
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof p, "%s/%s", fx->dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(fx->dir), 0);
-    free(fx);
-    return 0;
-}
-
-static store *open_store(fixture *fx) {
-    store *s = NULL;
-    char err[256] = "";
-    int rc = store_open(&fx->loop, fx->url, &s, err, sizeof err);
-    if (rc != 0)
-        fail_msg("store_open: %s", err);
-    assert_non_null(s);
-    return s;
-}
-
-static void on_shutdown(int status, void *arg) {
-    assert_int_equal(status, STORE_OK);
-    *(int *)arg += 1;
-}
-
-/* Shuts the store down, runs the loop until the store's handle is closed, frees it. */
-static void close_store(fixture *fx, store *s) {
-    int done = 0;
-    store_shutdown(s, on_shutdown, &done);
-    assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
-    assert_int_equal(done, 1);
-    store_free(s);
-}
-
-/* Runs one query on the file after the store closed it; returns the first column of row one. */
-static int64_t query_i64(fixture *fx, const char *sql) {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
+    return sf_setup(state, "/tmp/convo-store-XXXXXX");
 }
 
 /* ---- callbacks ---- */
 
 static void record_fire(record *r, int status) {
-    assert_true(uv_thread_equal(&main_thread, &(uv_thread_t){uv_thread_self()}));
+    sf_assert_loop_thread();
     r->fired++;
     r->status = status;
     r->order = fired_total++;
@@ -149,13 +74,7 @@ static void on_message(int status, const store_message *msg, void *arg) {
     r->msg.text = r->msg.client_msg_id = NULL;
 }
 
-static void on_never(int status, void *arg) {
-    (void)status;
-    (void)arg;
-    fail_msg("a call that returned an error fired its callback");
-}
-
-static int64_t create_chat(fixture *fx, store *s, int64_t a, int64_t b) {
+static int64_t create_chat(sf_fixture *fx, store *s, int64_t a, int64_t b) {
     record r = {0};
     assert_int_equal(store_chat_create(s, "backend", a, b, on_chat, &r), 0);
     uv_run(&fx->loop, UV_RUN_DEFAULT);
@@ -164,7 +83,7 @@ static int64_t create_chat(fixture *fx, store *s, int64_t a, int64_t b) {
     return r.chat.id;
 }
 
-static record append(fixture *fx, store *s, int64_t chat, int64_t sender, const char *id,
+static record append(sf_fixture *fx, store *s, int64_t chat, int64_t sender, const char *id,
                      const char *text) {
     record r = {0};
     assert_int_equal(store_message_append(s, chat, sender, id, text, on_message, &r), 0);
@@ -176,32 +95,32 @@ static record append(fixture *fx, store *s, int64_t chat, int64_t sender, const 
 /* ---- tests ---- */
 
 static void test_open_fresh_applies_migrations(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     assert_true(store_migrations_count >= 1);
     assert_int_equal(store_migrations_applied(s), store_migrations_count);
     assert_int_equal(store_commits(s), 0);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM schema_migrations"),
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM schema_migrations"),
                      store_migrations_count);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM schema_migrations "
-                                   "WHERE version = 1 AND name = '001_init.sql' "
-                                   "AND applied_at LIKE '20%Z'"),
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM schema_migrations "
+                                      "WHERE version = 1 AND name = '001_init.sql' "
+                                      "AND applied_at LIKE '20%Z'"),
                      1);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
-                                   "AND name IN ('chats', 'messages')"),
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+                                      "AND name IN ('chats', 'messages')"),
                      2);
-    assert_int_equal(query_i64(fx, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+    assert_int_equal(sf_query_i64(fx, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 }
 
 static void test_reopen_applies_none_and_keeps_data(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
     record first = append(fx, s, chat, 1, "m1", "hello");
-    close_store(fx, s);
+    sf_close_store(fx, s);
 
-    s = open_store(fx);
+    s = sf_open_store(fx);
     assert_int_equal(store_migrations_applied(s), 0);
     record again = append(fx, s, chat, 1, "m1", "hello");
     assert_int_equal(again.status, STORE_OK);
@@ -209,14 +128,14 @@ static void test_reopen_applies_none_and_keeps_data(void **state) {
     assert_int_equal(again.msg.id, first.msg.id);
     record next = append(fx, s, chat, 2, "m2", "hi");
     assert_int_equal(next.msg.seq, 2);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM schema_migrations"),
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM schema_migrations"),
                      store_migrations_count);
 }
 
 static void test_chat_create(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     record r = {0};
     assert_int_equal(store_chat_create(s, "frontend", 10, 20, on_chat, &r), 0);
     uv_run(&fx->loop, UV_RUN_DEFAULT);
@@ -232,15 +151,15 @@ static void test_chat_create(void **state) {
     assert_int_equal(store_chat_create(s, "", 10, 20, on_chat, &r), STORE_ERR_INVALID);
     assert_int_equal(store_chat_create(s, NULL, 10, 20, on_chat, &r), STORE_ERR_INVALID);
     assert_int_equal(r.fired, 1);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM chats WHERE category = 'frontend' "
-                                   "AND ended_at IS NULL AND last_seq = 0"),
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM chats WHERE category = 'frontend' "
+                                      "AND ended_at IS NULL AND last_seq = 0"),
                      1);
 }
 
 static void test_append_assigns_seq_without_gaps(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
     record r[3] = {{0}};
     const char *ids[3] = {"a", "b", "c"};
@@ -255,13 +174,13 @@ static void test_append_assigns_seq_without_gaps(void **state) {
         assert_true(r[i].msg.sent_at_ms > 1600000000000LL);
     }
     assert_true(r[0].msg.id < r[1].msg.id && r[1].msg.id < r[2].msg.id);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT last_seq FROM chats"), 3);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 3);
 }
 
 static void test_group_commit_burst(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t chats[BURST_CHATS];
     for (int c = 0; c < BURST_CHATS; c++)
         chats[c] = create_chat(fx, s, 100 + c, 200 + c);
@@ -289,18 +208,18 @@ static void test_group_commit_burst(void **state) {
         assert_int_equal(r[i].msg.seq, next_seq[i % BURST_CHATS]++);
     }
     free(r);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM messages"), BURST);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM chats c WHERE last_seq = "
-                                   "(SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id) "
-                                   "AND last_seq = (SELECT MAX(seq) FROM messages m "
-                                   "WHERE m.chat_id = c.id)"),
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), BURST);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM chats c WHERE last_seq = "
+                                      "(SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id) "
+                                      "AND last_seq = (SELECT MAX(seq) FROM messages m "
+                                      "WHERE m.chat_id = c.id)"),
                      BURST_CHATS);
 }
 
 static void test_idempotent_client_msg_id(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
     record r[4] = {{0}};
     /* The first three run in one batch: the retry sees the row its batch just wrote. */
@@ -320,14 +239,14 @@ static void test_idempotent_client_msg_id(void **state) {
     }
     assert_int_equal(r[2].msg.duplicate, 0); /* another sender may reuse the id */
     assert_int_equal(r[2].msg.seq, 2);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM messages"), 2);
-    assert_int_equal(query_i64(fx, "SELECT last_seq FROM chats"), 2);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 2);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 2);
 }
 
 static void test_unknown_chat_is_not_found(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
     record r[3] = {{0}};
     /* One batch: the failing job must not spoil its neighbours. */
@@ -340,13 +259,13 @@ static void test_unknown_chat_is_not_found(void **state) {
     assert_int_equal(r[2].status, STORE_OK);
     assert_int_equal(r[0].msg.seq, 1);
     assert_int_equal(r[2].msg.seq, 2);
-    close_store(fx, s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM messages"), 2);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 2);
 }
 
 static void test_invalid_arguments(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     char big[STORE_TEXT_MAX + 2];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
@@ -355,19 +274,19 @@ static void test_invalid_arguments(void **state) {
     assert_int_equal(store_message_append(s, 1, 1, NULL, "t", on_message, &r), STORE_ERR_INVALID);
     assert_int_equal(store_message_append(s, 1, 1, "id", "", on_message, &r), STORE_ERR_INVALID);
     assert_int_equal(store_message_append(s, 1, 1, "id", big, on_message, &r), STORE_ERR_INVALID);
-    assert_int_equal(store_ping(NULL, on_never, NULL), STORE_ERR_INVALID);
+    assert_int_equal(store_ping(NULL, sf_on_never, NULL), STORE_ERR_INVALID);
     uv_run(&fx->loop, UV_RUN_DEFAULT);
     assert_int_equal(r.fired, 0);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
 static void test_calls_after_shutdown_are_closed(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int done = 0;
-    store_shutdown(s, on_shutdown, &done);
-    store_shutdown(s, on_shutdown, &done); /* ignored */
-    assert_int_equal(store_ping(s, on_never, NULL), STORE_ERR_CLOSED);
+    store_shutdown(s, sf_on_shutdown, &done);
+    store_shutdown(s, sf_on_shutdown, &done); /* ignored */
+    assert_int_equal(store_ping(s, sf_on_never, NULL), STORE_ERR_CLOSED);
     assert_int_equal(store_chat_create(s, "qa", 1, 2, NULL, NULL), STORE_ERR_CLOSED);
     assert_int_equal(store_message_append(s, 1, 1, "id", "t", NULL, NULL), STORE_ERR_CLOSED);
     assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
@@ -389,8 +308,8 @@ static void on_drained(int status, void *arg) {
 }
 
 static void test_shutdown_drains_queue(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
     fired_total = 0;
     drain_state *d = calloc(1, sizeof *d);
@@ -411,12 +330,12 @@ static void test_shutdown_drains_queue(void **state) {
     }
     free(d);
     store_free(s);
-    assert_int_equal(query_i64(fx, "SELECT COUNT(*) FROM messages"), 200);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 200);
 }
 
 static void test_ping(void **state) {
-    fixture *fx = *state;
-    store *s = open_store(fx);
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     record r = {0};
     assert_int_equal(store_ping(s, on_status, &r), 0);
     assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
@@ -424,10 +343,10 @@ static void test_ping(void **state) {
     assert_int_equal(r.status, STORE_OK);
     assert_int_equal(store_commits(s), 1);
     assert_int_equal(store_jobs(s), 1);
-    close_store(fx, s);
+    sf_close_store(fx, s);
 }
 
-static void expect_open_fails(fixture *fx, const char *url, int want, const char *needle) {
+static void expect_open_fails(sf_fixture *fx, const char *url, int want, const char *needle) {
     store *s = (store *)1;
     char err[256] = "";
     assert_int_equal(store_open(&fx->loop, url, &s, err, sizeof err), want);
@@ -438,7 +357,7 @@ static void expect_open_fails(fixture *fx, const char *url, int want, const char
 }
 
 static void test_bad_url_fails_with_message(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     expect_open_fails(fx, "sqlite:/proc/nope/x.db", STORE_ERR_UNAVAILABLE, "/proc/nope/x.db");
     expect_open_fails(fx, "sqlite:", STORE_ERR_INVALID, "empty");
     expect_open_fails(fx, "mysql://localhost/x", STORE_ERR_INVALID, "scheme");
@@ -446,7 +365,7 @@ static void test_bad_url_fails_with_message(void **state) {
 }
 
 int main(void) {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, sf_teardown)
     const struct CMUnitTest tests[] = {
         T(test_open_fresh_applies_migrations),
         T(test_reopen_applies_none_and_keeps_data),
