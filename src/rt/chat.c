@@ -31,30 +31,34 @@ struct send_op {
     char client_msg_id[RT_CLIENT_MSG_ID_MAX + 1];
 };
 
+/* The durable answer: msg.ack to the sending socket, msg.new to every socket of both users
+ * (unless this was a retry of a stored message). MESSAGE is rendered once for both frames. */
+static void deliver_stored(struct send_op *op, const store_message *m) {
+    struct rt_socket *s = op->s;
+    struct rt_chat *c = imap_get(s->rt->chats, m->chat_id);
+    if (c && m->seq > c->last_seq)
+        c->last_seq = m->seq;
+    json_t *message = rt_message_json(m);
+    if (!s->gone) {
+        json_t *ack = json_pack("{s:s, s:s, s:O}", "type", "msg.ack", "clientMsgId",
+                                op->client_msg_id, "message", message);
+        if (ack && op->ref)
+            json_object_set(ack, "ref", op->ref);
+        rt_send(s, ack);
+    }
+    if (!m->duplicate && c)
+        rt_send_chat(s->rt, c, json_pack("{s:s, s:O}", "type", "msg.new", "message", message));
+    json_decref(message);
+}
+
 static void on_appended(int status, const store_message *m, void *arg) {
     struct send_op *op = arg;
     struct rt_socket *s = op->s;
-    struct rt *rt = s->rt;
-    if (status != STORE_OK) {
-        if (!s->gone)
-            rt_send_error(s, status == STORE_ERR_NOT_FOUND ? "NOT_IN_CHAT" : "UNAVAILABLE",
-                          "The message was not stored; send it again.", op->ref);
-    } else {
-        struct rt_chat *c = imap_get(rt->chats, m->chat_id);
-        if (c && m->seq > c->last_seq)
-            c->last_seq = m->seq;
-        json_t *ack = json_pack("{s:s, s:s, s:o}", "type", "msg.ack", "clientMsgId",
-                                op->client_msg_id, "message", rt_message_json(m));
-        if (ack && op->ref)
-            json_object_set(ack, "ref", op->ref);
-        if (!s->gone)
-            rt_send(s, ack);
-        else
-            json_decref(ack);
-        if (!m->duplicate && c)
-            rt_send_chat(rt, c,
-                         json_pack("{s:s, s:o}", "type", "msg.new", "message", rt_message_json(m)));
-    }
+    if (status == STORE_OK)
+        deliver_stored(op, m);
+    else if (!s->gone)
+        rt_send_error(s, status == STORE_ERR_NOT_FOUND ? "NOT_IN_CHAT" : "UNAVAILABLE",
+                      "The message was not stored; send it again.", op->ref);
     json_decref(op->ref);
     rt_socket_unref(s);
     free(op);
