@@ -20,7 +20,8 @@ static char *render_categories(void) {
     json_t *list = json_array();
     for (size_t i = 0; i < catalog_category_count; i++) {
         const struct catalog_category *c = &catalog_categories[i];
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "id", c->id, "ko", c->ko, "en", c->en));
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s, s:s}", "id", c->id, "ko", c->ko, "en", c->en));
     }
     json_t *doc = json_pack("{s:o}", "categories", list);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -31,6 +32,6 @@ static char *render_categories(void) {
 int api_catalog_register(struct app *app) {
     if (!categories_json && !(categories_json = render_categories()))
         return -1;
-    return router_add(app->router, ROUTE_METHOD(HTTP_GET), "/api/v1/categories",
-                      handle_categories, app, 0);
+    return router_add(app->router, ROUTE_METHOD(HTTP_GET), "/api/v1/categories", handle_categories,
+                      app, 0);
 }
