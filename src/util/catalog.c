@@ -3,14 +3,22 @@
 
 #include <string.h>
 
+/* clang-format off: one category a line */
 const struct catalog_category catalog_categories[] = {
-    {"frontend", "프론트엔드", "Frontend"}, {"backend", "백엔드", "Backend"},
-    {"fullstack", "풀스택", "Full-stack"},  {"mobile", "모바일", "Mobile"},
-    {"ai_data", "AI·데이터", "AI / Data"},  {"devops", "데브옵스·인프라", "DevOps / Infra"},
-    {"security", "보안", "Security"},       {"game", "게임", "Game"},
-    {"embedded", "임베디드", "Embedded"},   {"qa", "QA·테스트", "QA / Testing"},
-    {"pm", "PM·기획", "PM / Planning"},     {"design", "디자인", "Design"},
+    {"frontend", "프론트엔드", "Frontend"},
+    {"backend", "백엔드", "Backend"},
+    {"fullstack", "풀스택", "Full-stack"},
+    {"mobile", "모바일", "Mobile"},
+    {"ai_data", "AI·데이터", "AI / Data"},
+    {"devops", "데브옵스·인프라", "DevOps / Infra"},
+    {"security", "보안", "Security"},
+    {"game", "게임", "Game"},
+    {"embedded", "임베디드", "Embedded"},
+    {"qa", "QA·테스트", "QA / Testing"},
+    {"pm", "PM·기획", "PM / Planning"},
+    {"design", "디자인", "Design"},
 };
+/* clang-format on */
 const size_t catalog_category_count = sizeof catalog_categories / sizeof catalog_categories[0];
 
 const char *const catalog_careers[] = {"student", "jobseeker", "junior", "mid", "senior"};
