@@ -3,7 +3,8 @@
 
 #include <string.h>
 
-/* clang-format off: one category a line */
+/* One category a line. */
+/* clang-format off */
 const struct catalog_category catalog_categories[] = {
     {"frontend", "프론트엔드", "Frontend"},
     {"backend", "백엔드", "Backend"},
