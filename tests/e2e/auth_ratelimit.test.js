@@ -93,3 +93,28 @@ test('30 log-in attempts a minute from one address → the 31st is 429; other ad
   // And still limited for log-ins.
   assertRateLimited(await api.loginRaw(fresh.email, fresh.password, { ip: busy }), 60);
 });
+
+test('30 sign-ups from one address in 10 minutes → the 31st is 429; another address still signs up', T, async (t) => {
+  const { api } = await k.setup(t);
+  const crowd = k.freshIp();
+  for (let i = 0; i < 30; i++) await api.signup({}, { ip: crowd });
+  assertRateLimited(await api.signupRaw({ email: k.newEmail('31st'), password: 'password-31', nickname: 'thirty-one' }, { ip: crowd }), 10 * 60);
+  await api.signup({}, { ip: k.freshIp() });
+});
+
+test('password guesses through /me/password share the account limit with log-in', T, async (t) => {
+  const { api } = await k.setup(t);
+  const s = await api.signup();
+  const ip = k.freshIp();
+  for (let i = 1; i <= 10; i++) {
+    const res = await api.post('/api/v1/me/password', {
+      token: s.token, ip, json: { currentPassword: `${s.password}-${i}`, newPassword: 'another-password-1' },
+    });
+    const e = h.assertErrorShape(res, 422, 'VALIDATION_FAILED');
+    assert.equal(e.fields.currentPassword, 'INCORRECT');
+  }
+  assertRateLimited(await api.post('/api/v1/me/password', {
+    token: s.token, ip, json: { currentPassword: s.password, newPassword: 'another-password-1' },
+  }), 15 * 60);
+  assertRateLimited(await api.loginRaw(s.email, s.password, { ip: k.freshIp() }), 15 * 60);
+});
