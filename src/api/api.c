@@ -53,6 +53,27 @@ void api_format_time(int64_t ms, char *out, size_t outlen) {
     snprintf(out + n, outlen - n, ".%03dZ", (int)(ms % 1000));
 }
 
+json_t *api_id_json(int64_t id) {
+    char text[24];
+    snprintf(text, sizeof text, "%lld", (long long)id);
+    return json_string(text);
+}
+
+json_t *api_time_json(int64_t ms) {
+    char text[32];
+    if (ms <= 0)
+        return json_null();
+    api_format_time(ms, text, sizeof text);
+    return json_string(text);
+}
+
+json_t *api_message_json(const store_message *m) {
+    return json_pack("{s:o, s:o, s:I, s:o, s:s, s:o}", "id", api_id_json(m->id), "chatId",
+                     api_id_json(m->chat_id), "seq", (json_int_t)m->seq, "senderId",
+                     api_id_json(m->sender_id), "text", m->text, "sentAt",
+                     api_time_json(m->sent_at_ms));
+}
+
 static json_t *string_or_null(const char *s) {
     return s ? json_string(s) : json_null();
 }

@@ -22,6 +22,14 @@ int api_authenticate(http_request *req, struct app *app, struct jwt_claims *clai
 /* "admin" when the email is in CONVO_ADMIN_EMAILS, else "user". */
 const char *api_role_for(const struct app *app, const char *email);
 
+/* An id as the API writes it: a decimal string (new reference). */
+json_t *api_id_json(int64_t id);
+/* A time as RFC 3339 UTC, or null when ms <= 0 (new reference). */
+json_t *api_time_json(int64_t ms);
+/* MESSAGE of SPEC §3.3: {id, chatId, seq, senderId, text, sentAt} — the one shape for REST
+ * history and WebSocket frames (new reference). */
+json_t *api_message_json(const store_message *m);
+
 /* USER of SPEC §3.3 (new reference). */
 json_t *api_user_json(const struct app *app, const store_user *u);
 

@@ -89,41 +89,22 @@ static int64_t query_int(const http_request *req, const char *name, int64_t def)
     return def;
 }
 
-static json_t *id_json(int64_t id) {
-    char text[24];
-    snprintf(text, sizeof text, "%lld", (long long)id);
-    return json_string(text);
-}
-
-static json_t *time_json(int64_t ms) {
-    char text[32];
-    if (ms <= 0)
-        return json_null();
-    api_format_time(ms, text, sizeof text);
-    return json_string(text);
-}
-
 static json_t *opt_string(const char *s) {
     return s ? json_string(s) : json_null();
 }
 
 static json_t *partner_json(const store_partner *p) {
-    return json_pack("{s:o, s:o, s:o, s:o}", "id", id_json(p->id), "nickname",
+    return json_pack("{s:o, s:o, s:o, s:o}", "id", api_id_json(p->id), "nickname",
                      opt_string(p->nickname), "job", opt_string(p->job), "career",
                      opt_string(p->career));
 }
 
-static json_t *message_json(const store_message *m) {
-    return json_pack("{s:o, s:o, s:I, s:o, s:s, s:o}", "id", id_json(m->id), "chatId",
-                     id_json(m->chat_id), "seq", (json_int_t)m->seq, "senderId",
-                     id_json(m->sender_id), "text", m->text, "sentAt", time_json(m->sent_at_ms));
-}
-
 static json_t *summary_json(const store_chat_summary *c) {
-    return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o}", "id", id_json(c->id), "category",
+    return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o}", "id", api_id_json(c->id), "category",
                      c->category, "partner", partner_json(&c->partner), "startedAt",
-                     time_json(c->started_at_ms), "endedAt", time_json(c->ended_at_ms),
-                     "lastMessage", c->last_message ? message_json(c->last_message) : json_null());
+                     api_time_json(c->started_at_ms), "endedAt", api_time_json(c->ended_at_ms),
+                     "lastMessage",
+                     c->last_message ? api_message_json(c->last_message) : json_null());
 }
 
 /* ---- GET /chats ---- */
@@ -137,7 +118,7 @@ static void on_chats(int status, const store_chat_summary *chats, size_t count, 
     json_t *list = json_array();
     for (size_t i = 0; i < count; i++)
         json_array_append_new(list, summary_json(&chats[i]));
-    json_t *next = count == op->limit && count > 0 ? id_json(chats[count - 1].id) : json_null();
+    json_t *next = count == op->limit && count > 0 ? api_id_json(chats[count - 1].id) : json_null();
     http_reply_json(op->req, 200, json_pack("{s:o, s:o}", "chats", list, "next", next));
     free(op);
 }
@@ -171,7 +152,7 @@ static void on_messages(int status, const store_message *msgs, size_t count, voi
     }
     json_t *list = json_array();
     for (size_t i = 0; i < count; i++)
-        json_array_append_new(list, message_json(&msgs[i]));
+        json_array_append_new(list, api_message_json(&msgs[i]));
     http_reply_json(op->req, 200, json_pack("{s:o}", "messages", list));
     free(op);
 }
@@ -319,13 +300,15 @@ static void on_reports(int status, const store_report *reports, size_t count, vo
     json_t *list = json_array();
     for (size_t i = 0; i < count; i++) {
         const store_report *r = &reports[i];
-        json_array_append_new(
-            list, json_pack("{s:o, s:o, s:o, s:o, s:s, s:o, s:o}", "id", id_json(r->id), "chatId",
-                            id_json(r->chat_id), "reporterId", id_json(r->reporter_id),
-                            "reportedId", id_json(r->reported_id), "reason", r->reason, "detail",
-                            opt_string(r->detail), "createdAt", time_json(r->created_at_ms)));
+        json_array_append_new(list, json_pack("{s:o, s:o, s:o, s:o, s:s, s:o, s:o}", "id",
+                                              api_id_json(r->id), "chatId", api_id_json(r->chat_id),
+                                              "reporterId", api_id_json(r->reporter_id),
+                                              "reportedId", api_id_json(r->reported_id), "reason",
+                                              r->reason, "detail", opt_string(r->detail),
+                                              "createdAt", api_time_json(r->created_at_ms)));
     }
-    json_t *next = count == op->limit && count > 0 ? id_json(reports[count - 1].id) : json_null();
+    json_t *next =
+        count == op->limit && count > 0 ? api_id_json(reports[count - 1].id) : json_null();
     http_reply_json(op->req, 200, json_pack("{s:o, s:o}", "reports", list, "next", next));
     free(op);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "rt/protocol.h"
 #include "rt/rt_internal.h"
 
@@ -38,7 +39,7 @@ static void deliver_stored(struct send_op *op, const store_message *m) {
     struct rt_chat *c = imap_get(s->rt->chats, m->chat_id);
     if (c && m->seq > c->last_seq)
         c->last_seq = m->seq;
-    json_t *message = rt_message_json(m);
+    json_t *message = api_message_json(m);
     if (!s->gone) {
         json_t *ack = json_pack("{s:s, s:s, s:O}", "type", "msg.ack", "clientMsgId",
                                 op->client_msg_id, "message", message);
@@ -152,7 +153,7 @@ static void on_synced(int status, const store_message *msgs, size_t count, void 
     } else {
         json_t *list = json_array();
         for (size_t i = 0; i < count; i++)
-            json_array_append_new(list, rt_message_json(&msgs[i]));
+            json_array_append_new(list, api_message_json(&msgs[i]));
         char id[24];
         chat_id_text(op->chat_id, id);
         json_t *frame = json_pack("{s:s, s:s, s:o, s:b}", "type", "chat.history", "chatId", id,

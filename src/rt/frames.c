@@ -52,18 +52,12 @@ void rt_send_error(struct rt_socket *s, const char *code, const char *message, j
     rt_send(s, frame);
 }
 
-static json_t *id_json(int64_t id) {
-    char text[24];
-    snprintf(text, sizeof text, "%lld", (long long)id);
-    return json_string(text);
-}
-
 static json_t *string_or_null(const char *s) {
     return s && s[0] ? json_string(s) : json_null();
 }
 
 json_t *rt_public_json(const struct rt_public *p) {
-    return json_pack("{s:o, s:o, s:o, s:o}", "id", id_json(p->id), "nickname",
+    return json_pack("{s:o, s:o, s:o, s:o}", "id", api_id_json(p->id), "nickname",
                      p->nickname[0] ? json_string(p->nickname) : json_null(), "job",
                      string_or_null(p->job), "career", string_or_null(p->career));
 }
@@ -80,16 +74,8 @@ json_t *rt_chat_json(const struct rt_chat *c, int side) {
     const char *category = c->category >= 0 && (size_t)c->category < catalog_category_count
                                ? catalog_categories[c->category].id
                                : "";
-    return json_pack("{s:o, s:s, s:o, s:s, s:{s:s, s:s}, s:I, s:I}", "id", id_json(c->id),
+    return json_pack("{s:o, s:s, s:o, s:s, s:{s:s, s:s}, s:I, s:I}", "id", api_id_json(c->id),
                      "category", category, "partner", rt_public_json(&c->info[1 - side]),
                      "startedAt", started, "icebreaker", "ko", ice->ko, "en", ice->en, "lastSeq",
                      (json_int_t)c->last_seq, "partnerReadSeq", (json_int_t)c->read_seq[1 - side]);
-}
-
-json_t *rt_message_json(const store_message *m) {
-    char sent[32];
-    api_format_time(m->sent_at_ms, sent, sizeof sent);
-    return json_pack("{s:o, s:o, s:I, s:o, s:s, s:s}", "id", id_json(m->id), "chatId",
-                     id_json(m->chat_id), "seq", (json_int_t)m->seq, "senderId",
-                     id_json(m->sender_id), "text", m->text, "sentAt", sent);
 }

@@ -92,7 +92,6 @@ void rt_send_chat(struct rt *rt, const struct rt_chat *c, json_t *frame); /* bot
 void rt_send_error(struct rt_socket *s, const char *code, const char *message, json_t *ref);
 json_t *rt_public_json(const struct rt_public *p);
 json_t *rt_chat_json(const struct rt_chat *c, int side);
-json_t *rt_message_json(const store_message *m);
 int rt_chat_side(const struct rt_chat *c, int64_t user_id); /* 0, 1, or -1 */
 
 /* hub.c: users and chats of this node */
