@@ -118,3 +118,20 @@ test('password guesses through /me/password share the account limit with log-in'
   }), 15 * 60);
   assertRateLimited(await api.loginRaw(s.email, s.password, { ip: k.freshIp() }), 15 * 60);
 });
+
+test('more than 64 password hashes pending → 503 UNAVAILABLE with Retry-After, never a hang; the rest succeed', T, async (t) => {
+  const { api } = await k.setup(t);
+  const results = await Promise.all(Array.from({ length: 100 }, (_, i) =>
+    api.signupRaw({ email: k.newEmail(`burst${i}`), password: 'burst-password-1', nickname: `burst${i}` },
+      { ip: k.freshIp() })));
+  const busy = results.filter((r) => r.status === 503);
+  const created = results.filter((r) => r.status === 201);
+  assert.equal(busy.length + created.length, 100, `statuses: ${results.map((r) => r.status).join(',')}`);
+  assert.ok(busy.length >= 1, 'no 503 although 100 hashes were asked for at once');
+  assert.ok(created.length >= 64, `only ${created.length} sign-ups went through`);
+  const e = h.assertErrorShape(busy[0], 503, 'UNAVAILABLE');
+  assert.ok(e.message);
+  assert.match(String(busy[0].headers['retry-after']), /^\d+$/);
+  // After the burst the server answers sign-ups again.
+  await api.signup({}, { ip: k.freshIp() });
+});
