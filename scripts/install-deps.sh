@@ -9,9 +9,10 @@ DEBS=(
   build-essential cmake pkg-config
   libuv1-dev libhttp-parser-dev libwslay-dev libjansson-dev libsodium-dev
   libcjose-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libhiredis-dev
-  libssl-dev libcmocka-dev
+  libssl-dev libcmocka-dev zlib1g-dev
   sqlite3 wrk
   redis-server redis-tools  # bench/relay.sh's reference (PUBLISH); the Redis bus will need them
+  chromium fonts-noto-cjk   # tests/browser: headless Chromium driven by playwright-core; Hangul glyphs
 )
 
 missing=()
