@@ -1,5 +1,5 @@
 /* validate.c — the account field rules of SPEC §3.2–3.3 (email, password, nickname, bio, job,
- * career) and a strict UTF-8 decoder for counting code points.
+ * career), on top of the strict UTF-8 decoder of util/utf8.h.
  * Owns only pure checks: no I/O, no state, no allocation; must not log the values it sees
  * (a password among them).
  */
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/catalog.h"
+#include "util/utf8.h"
 
 #define EMAIL_LOCAL_MAX_BYTES 64
 
@@ -17,62 +18,6 @@ static const char INVALID[] = "INVALID";
 static const char TOO_SHORT[] = "TOO_SHORT";
 static const char TOO_LONG[] = "TOO_LONG";
 static const char UNKNOWN[] = "UNKNOWN";
-
-/* ---- UTF-8 ------------------------------------------------------------------------------ */
-
-/* The number of continuation bytes after lead byte b (its payload bits in *cp, the smallest
- * code point of that length in *min), or -1 for a byte that cannot start a sequence. */
-static int validate_utf8_lead(unsigned char b, uint32_t *cp, uint32_t *min) {
-    if (b >= 0xC2 && b <= 0xDF) {
-        *cp = b & 0x1Fu;
-        *min = 0x80;
-        return 1;
-    }
-    if (b >= 0xE0 && b <= 0xEF) {
-        *cp = b & 0x0Fu;
-        *min = 0x800;
-        return 2;
-    }
-    if (b >= 0xF0 && b <= 0xF4) {
-        *cp = b & 0x07u;
-        *min = 0x10000;
-        return 3;
-    }
-    return -1;
-}
-
-/* Decodes the code point at s[*i] (strict: no overlong forms, no surrogates, ≤ U+10FFFF),
- * advances *i past it and returns it, or returns -1. */
-static long validate_utf8_next(const unsigned char *s, size_t len, size_t *i) {
-    uint32_t cp = s[*i], min = 0;
-    if (cp < 0x80) {
-        (*i)++;
-        return (long)cp;
-    }
-    int extra = validate_utf8_lead(s[*i], &cp, &min);
-    if (extra < 0 || len - *i <= (size_t)extra)
-        return -1;
-    for (int k = 1; k <= extra; k++) {
-        unsigned char c = s[*i + (size_t)k];
-        if ((c & 0xC0u) != 0x80u)
-            return -1;
-        cp = (cp << 6) | (c & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFFu || (cp >= 0xD800u && cp <= 0xDFFFu))
-        return -1;
-    *i += (size_t)extra + 1;
-    return (long)cp;
-}
-
-long utf8_length(const char *s, size_t len) {
-    if (!s)
-        return -1;
-    long n = 0;
-    for (size_t i = 0; i < len; n++)
-        if (validate_utf8_next((const unsigned char *)s, len, &i) < 0)
-            return -1;
-    return n;
-}
 
 /* ---- shared text rules ------------------------------------------------------------------ */
 
@@ -88,7 +33,7 @@ static int validate_forbidden(long cp) {
 static const char *validate_text(const char *s, size_t len, int allow_nl_tab, long min, long max) {
     long n = 0;
     for (size_t i = 0; i < len; n++) {
-        long cp = validate_utf8_next((const unsigned char *)s, len, &i);
+        long cp = utf8_next((const unsigned char *)s, len, &i);
         if (cp < 0)
             return INVALID;
         if (validate_forbidden(cp) && !(allow_nl_tab && (cp == '\n' || cp == '\t')))

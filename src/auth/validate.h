@@ -39,8 +39,4 @@ const char *validate_bio(const char *bio);
 const char *validate_job(const char *job);
 const char *validate_career(const char *career);
 
-/* Number of code points in the len bytes at s, or -1 when they are not valid UTF-8 (or s is
- * NULL). */
-long utf8_length(const char *s, size_t len);
-
 #endif

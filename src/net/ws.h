@@ -41,6 +41,10 @@ void ws_set_deadline(ws_conn *ws, uint64_t deadline_ms);
 uint64_t ws_now(const ws_conn *ws);
 int ws_is_closing(const ws_conn *ws);
 
+/* 1 while wslay holds input of this connection (a frame context exists: a frame is partly
+ * read); 0 between frames, when an idle connection keeps no input buffer. For tests. */
+int ws_holds_input(const ws_conn *ws);
+
 /* The Sec-WebSocket-Accept value for key (28 characters + NUL into out). */
 void ws_accept_key(const char *key, size_t key_len, char out[29]);
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/validate.h"
+#include "util/utf8.h"
 
 int64_t rt_parse_id(json_t *v) {
     const char *s = json_string_value(v);

@@ -1205,6 +1205,74 @@ static void test_output_hard_limit_slow_reader(void **state) {
     finish(f);
 }
 
+/* ---- tests: memory between frames ---- */
+
+/* wslay's frame context (4 KiB of input buffer) exists only while a frame is partly read: it
+ * is there after half a header, after a whole frame plus the first byte of the next, and inside
+ * a fragmented message; it is gone once the input ends on a frame boundary. */
+static void test_input_buffer_only_mid_frame(void **state) {
+    struct fixture *f = *state;
+    server_start(f);
+    struct session *s;
+    struct client *c = ws_connect(f, &s);
+    assert_false(ws_holds_input(s->ws));
+    buf b = {0};
+    frame_encode(&b, 1, OP_TEXT, 1, "one", 3);
+    frame_encode(&b, 1, OP_TEXT, 1, "two", 3);
+    size_t first = b.len / 2;
+    tc_client_send_turn(&c->tc, b.data, 1); /* half of the first header */
+    tc_wait_for(&f->h, tc_cond_never, NULL, 20);
+    assert_true(ws_holds_input(s->ws));
+    tc_client_send_turn(&c->tc, b.data + 1, first); /* "one" whole + the first byte of "two" */
+    wait_texts(s, 1);
+    assert_true(ws_holds_input(s->ws));
+    tc_client_send_turn(&c->tc, b.data + 1 + first, b.len - 1 - first);
+    wait_texts(s, 2);
+    assert_false(ws_holds_input(s->ws));
+    buf_free(&b);
+    send_frame(c, 0, OP_TEXT, "frag", 4); /* a message still open across frames */
+    tc_wait_for(&f->h, tc_cond_never, NULL, 20);
+    assert_true(ws_holds_input(s->ws));
+    send_frame(c, 1, OP_CONT, "ment", 4);
+    wait_texts(s, 3);
+    assert_text(s, 2, "fragment", 8);
+    assert_false(ws_holds_input(s->ws));
+    finish(f);
+}
+
+struct close_case {
+    const char *what;
+    const char *payload;
+    size_t len;
+    int expect; /* the server's close code */
+};
+
+/* Close frames that break RFC 6455 §5.5.1/§7.4: a one-byte payload or a code that may not be
+ * sent → 1002; a reason that is not UTF-8 → 1007; a private code (3000–4999) is echoed. */
+static void test_close_frame_rules(void **state) {
+    struct fixture *f = *state;
+    static const struct close_case cases[] = {
+        {"one byte", "\x03", 1, 1002},
+        {"code 999", "\x03\xe7", 2, 1002},
+        {"code 1006", "\x03\xee", 2, 1002},
+        {"code 5000", "\x13\x88", 2, 1002},
+        {"bad UTF-8 reason", "\x03\xe8\xc3\x28", 4, 1007},
+        {"private code", "\x0f\xa0ok", 4, 4000},
+    };
+    server_start(f);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct session *s;
+        struct client *c = ws_connect(f, &s);
+        send_frame(c, 1, OP_CLOSE, cases[i].payload, cases[i].len);
+        assert_true(tc_wait_for(&f->h, tc_cond_eof, &c->tc, TC_WAIT_MS));
+        if (c->frame_count != 1 || close_code(&c->frames[0]) != cases[i].expect)
+            fail_msg("%s: expected close %d", cases[i].what, cases[i].expect);
+        tc_client_close(&c->tc);
+        wait_session_closed(s);
+    }
+    finish(f);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -1239,6 +1307,8 @@ int main(void) {
         T(test_handshake_during_shutdown_503),
         T(test_output_hard_limit_one_turn),
         T(test_output_hard_limit_slow_reader),
+        T(test_input_buffer_only_mid_frame),
+        T(test_close_frame_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
