@@ -1,6 +1,7 @@
 /* embed.h — files compiled into the binary by tools/embed.c (web/ and the SQL migrations).
  * Arrays are sorted by path (bytewise), so lookups can binary-search. Data is NUL-terminated
- * (the NUL is not counted in size), so text files can be used as C strings.
+ * (the NUL is not counted in size), so text files can be used as C strings. web/'s compressible
+ * files also carry a gzip copy made at build time (the server never compresses at run time).
  */
 #ifndef CONVO_EMBED_H
 #define CONVO_EMBED_H
@@ -13,6 +14,10 @@ struct embedded_file {
     const char *etag;         /* strong ETag with quotes, from a hash of the bytes */
     const unsigned char *data;
     size_t size;
+    const unsigned char *gzip_data; /* gzip (zlib level 9) of data; NULL when not smaller or not
+                                       made (migrations, images, fonts) */
+    size_t gzip_size;
+    const char *gzip_etag; /* etag with "-gz" inside the quotes; NULL with gzip_data */
 };
 
 extern const struct embedded_file web_assets[];
