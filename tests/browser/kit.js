@@ -1,0 +1,128 @@
+'use strict';
+// Helpers for the browser tests: the real server (tests/e2e/harness.js startServer, on a port
+// picked here so that CONVO_PUBLIC_ORIGIN can name it), Debian's chromium through playwright-core,
+// pages that fail the test on a console error, a CSP violation, an uncaught exception or a
+// dialog, and screenshots into tests/browser/artifacts/.
+// Not a test file itself (node --test only picks up *.test.js).
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const { chromium } = require('playwright-core');
+const h = require('../e2e/harness');
+
+const WAIT = 15000; // every wait-for-condition
+const ARTIFACTS = path.join(__dirname, 'artifacts');
+const CHROMIUM = process.env.CONVO_CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
+  '--disable-default-apps', '--disable-sync', '--no-first-run'];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// The server for this test file, on a port known before it starts: the browser's origin
+// (http://127.0.0.1:PORT) must be the public origin for the WebSocket Origin check and for
+// cookies without Secure over plain http.
+async function startServer(t, { env = {} } = {}) {
+  let lastErr;
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    try {
+      const server = await h.startServer({
+        env: { CONVO_LISTEN: `127.0.0.1:${port}`, CONVO_PUBLIC_ORIGIN: origin, CONVO_LOG: 'info', ...env },
+      });
+      t.after(() => server.stop());
+      server.origin = origin;
+      return server;
+    } catch (err) {
+      lastErr = err; // the port was taken in between: try another
+    }
+  }
+  throw lastErr;
+}
+
+async function launch(t) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  t.after(() => browser.close());
+  return browser;
+}
+
+// A new context (its own cookie jar: one person) and page. Problems seen by the page are
+// collected in page.problems and checked by assertClean(page) (and after the test).
+async function person(t, browser, server, { locale = 'ko-KR', viewport = { width: 1280, height: 800 }, name = 'page', permissions } = {}) {
+  const context = await browser.newContext({ baseURL: server.origin, locale, viewport, permissions });
+  context.setDefaultTimeout(WAIT);
+  const page = await context.newPage();
+  page.name = name;
+  page.problems = [];
+  // HTTP errors are judged by URL and status (page.allowHttp: [{path, status}]); the browser's
+  // own "Failed to load resource" console line for them carries no URL, so it is left to this.
+  page.allowHttp = [{ path: '/api/v1/auth/refresh', status: 401 }];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of/.test(msg.text())) {
+      page.problems.push(`console error: ${msg.text()}`);
+    }
+  });
+  page.on('response', (res) => {
+    if (res.status() < 400) return;
+    const p = new URL(res.url()).pathname;
+    if (!page.allowHttp.some((a) => a.path === p && a.status === res.status())) {
+      page.problems.push(`HTTP ${res.status()} ${res.request().method()} ${p}`);
+    }
+  });
+  page.on('pageerror', (err) => page.problems.push(`uncaught: ${err.message}`));
+  page.on('dialog', (d) => {
+    page.problems.push(`dialog (${d.type()}): ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  t.after(() => context.close());
+  return page;
+}
+
+function assertClean(page, allow = []) {
+  const problems = page.problems.filter((p) => !allow.some((re) => re.test(p)));
+  assert.deepEqual(problems, [], `[${page.name}] problems in the page`);
+}
+
+function rand(n = 3) {
+  return crypto.randomBytes(n).toString('hex');
+}
+
+function newAccount(tag) {
+  return { email: `${tag}.${rand(4)}@example.com`, password: `Pw-${rand(6)}!`, nickname: `${tag}${rand(2)}` };
+}
+
+async function shot(page, name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+// Signs up through the form (mouse-free: fill + Enter) and waits for home.
+async function signup(page, acct) {
+  await page.goto('/#/signup');
+  await page.getByLabel('닉네임').fill(acct.nickname);
+  await page.getByLabel('이메일').fill(acct.email);
+  await page.getByLabel('비밀번호').fill(acct.password);
+  await page.getByRole('button', { name: '가입하고 시작하기' }).click();
+  await page.waitForURL(/#\/home$/);
+  await page.getByRole('heading', { name: '누구와 이야기할까요?' }).waitFor();
+}
+
+module.exports = { WAIT, ARTIFACTS, startServer, launch, person, assertClean, newAccount, shot, signup, rand };

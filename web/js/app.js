@@ -1,0 +1,559 @@
+// app.js — state, the real-time chat logic, the outbox, routing and the page shell.
+import * as api from './api.js';
+import { RT } from './rt.js';
+import { t, getLang, setLang, setCatalog, catName } from './i18n.js';
+import { h, toast, announce, randomId, errorText } from './ui.js';
+import { authView } from './views/auth.js';
+import { homeView, waitView } from './views/home.js';
+import { chatView } from './views/chat.js';
+import { historyView, historyItemView } from './views/history.js';
+import { settingsView } from './views/settings.js';
+
+export const S = {
+  user: null,
+  providers: [],
+  stats: null,
+  conn: 'down', // connecting | ready | down
+  waiting: null, // {category, since, fallbackAny, count}
+  chat: null, // see newChat
+  outbox: [],
+  unread: 0,
+  booted: false,
+};
+
+// --- tiny event bus ------------------------------------------------------------------------
+const subs = new Map();
+export function on(kind, fn) {
+  if (!subs.has(kind)) subs.set(kind, new Set());
+  subs.get(kind).add(fn);
+  return () => subs.get(kind).delete(fn);
+}
+function emit(kind, arg) { for (const fn of subs.get(kind) || []) fn(arg); }
+
+// --- outbox: unacked messages, kept across a reload (per user; never tokens) ---------------
+const outboxKey = () => `convo.outbox.${S.user ? S.user.id : 'anon'}`;
+function loadOutbox() {
+  try { S.outbox = JSON.parse(localStorage.getItem(outboxKey()) || '[]').filter((m) => m && m.clientMsgId); } catch { S.outbox = []; }
+}
+function saveOutbox() {
+  try { localStorage.setItem(outboxKey(), JSON.stringify(S.outbox)); } catch { /* quota: memory only */ }
+}
+function dropOutbox(pred) {
+  const before = S.outbox.length;
+  S.outbox = S.outbox.filter((m) => !pred(m));
+  if (S.outbox.length !== before) saveOutbox();
+}
+
+const WAIT_KEY = 'convo.wait';
+function saveWait() {
+  try {
+    if (S.waiting) sessionStorage.setItem(WAIT_KEY, JSON.stringify({ category: S.waiting.category, since: S.waiting.since, fallbackAny: S.waiting.fallbackAny }));
+    else sessionStorage.removeItem(WAIT_KEY);
+  } catch { /* ignore */ }
+}
+function loadWait() {
+  try { return JSON.parse(sessionStorage.getItem(WAIT_KEY) || 'null'); } catch { return null; }
+}
+
+// --- real time -----------------------------------------------------------------------------
+function newChat(c) {
+  return {
+    id: c.id, category: c.category, partner: c.partner, startedAt: c.startedAt, icebreaker: c.icebreaker,
+    partnerReadSeq: c.partnerReadSeq || 0, lastSeq: 0, serverLastSeq: c.lastSeq || 0,
+    msgs: [], ids: new Set(), ended: null, partnerOnline: true, typing: false, readSent: 0,
+  };
+}
+
+const rt = new RT({
+  onFrame: (f) => handleFrame(f),
+  onState: (st) => {
+    S.conn = st;
+    emit('conn');
+  },
+  onAuthLost: (code) => signedOut(code === 'BANNED' ? 'err.BANNED' : 'err.SESSION'),
+});
+
+let readyWaiters = [];
+let pendingNext = null;
+let typingTimer = null;
+
+function handleFrame(f) {
+  const c = S.chat;
+  switch (f.type) {
+    case 'ready': onReady(f); break;
+    case 'match.waiting':
+      S.waiting = { ...(S.waiting || { since: Date.now(), fallbackAny: false }), category: f.category, count: f.waiting };
+      saveWait();
+      emit('waiting');
+      if (route().name !== 'wait') go('wait');
+      break;
+    case 'match.found':
+      S.waiting = null;
+      saveWait();
+      S.chat = newChat(f.chat);
+      pendingNext = null;
+      notifyAway(t('notify.match'), t('notify.matchBody', { name: f.chat.partner.nickname }));
+      announce(t('chat.start', { name: f.chat.partner.nickname }));
+      go('chat');
+      emit('chat');
+      break;
+    case 'match.cancelled':
+      S.waiting = null;
+      saveWait();
+      emit('waiting');
+      if (route().name === 'wait') go('home');
+      break;
+    case 'msg.ack':
+      dropOutbox((m) => m.clientMsgId === f.clientMsgId);
+      addMessages([f.message]);
+      break;
+    case 'msg.new': {
+      const fresh = addMessages([f.message]);
+      if (fresh && c && f.message.senderId !== S.user.id) {
+        c.typing = false;
+        emit('typing');
+        announce(t('chat.said', { name: c.partner.nickname, text: f.message.text }));
+        notifyAway(t('notify.message', { name: c.partner.nickname }), f.message.text);
+      }
+      break;
+    }
+    case 'chat.history':
+      addMessages(f.messages || []);
+      if (f.more && c && f.chatId === c.id) sync();
+      break;
+    case 'typing':
+      if (c && f.chatId === c.id) {
+        c.typing = !!f.on;
+        clearTimeout(typingTimer);
+        if (c.typing) typingTimer = setTimeout(() => { c.typing = false; emit('typing'); }, 8000);
+        emit('typing');
+      }
+      break;
+    case 'msg.read':
+      if (c && f.chatId === c.id && f.upToSeq > c.partnerReadSeq) {
+        c.partnerReadSeq = f.upToSeq;
+        emit('read');
+      }
+      break;
+    case 'partner.presence':
+      if (c && f.chatId === c.id) {
+        c.partnerOnline = !!f.online;
+        emit('presence');
+      }
+      break;
+    case 'chat.ended':
+      if (c && f.chatId === c.id) {
+        c.ended = f.reason || 'over';
+        c.typing = false;
+        dropOutbox((m) => m.chatId === c.id);
+        announce(t(`ended.${c.ended}`));
+        emit('chat');
+        if (pendingNext) {
+          const cat = pendingNext;
+          pendingNext = null;
+          startMatch(cat);
+        }
+      }
+      break;
+    case 'stats':
+      S.stats = f;
+      emit('stats');
+      break;
+    case 'error': onError(f); break;
+    default: break;
+  }
+}
+
+function onReady(f) {
+  S.user = f.user;
+  const wasWaiting = S.waiting;
+  if (f.chat) {
+    if (!S.chat || S.chat.id !== f.chat.id) S.chat = newChat(f.chat);
+    const c = S.chat;
+    c.ended = null;
+    c.partnerOnline = true;
+    c.partnerReadSeq = Math.max(c.partnerReadSeq, f.chat.partnerReadSeq || 0);
+    c.serverLastSeq = f.chat.lastSeq || 0;
+    sync();
+    dropOutbox((m) => m.chatId !== c.id);
+    flushOutbox(true);
+    S.waiting = null;
+  } else {
+    if (S.chat && !S.chat.ended) {
+      S.chat.ended = 'over'; // it ended while we were away
+      sync();
+    }
+    dropOutbox(() => true);
+    if (f.waiting) {
+      const saved = loadWait();
+      const same = saved && saved.category === f.waiting.category;
+      S.waiting = { category: f.waiting.category, since: same ? saved.since : Date.now(), fallbackAny: same ? !!saved.fallbackAny : false, count: S.waiting ? S.waiting.count : null };
+    } else if (wasWaiting) {
+      // the queue forgot us while we were offline: ask again
+      S.waiting = null;
+      startMatch(wasWaiting.category, wasWaiting.fallbackAny, wasWaiting.since);
+    } else {
+      S.waiting = null;
+    }
+  }
+  saveWait();
+  const waiters = readyWaiters;
+  readyWaiters = [];
+  waiters.forEach((fn) => fn());
+  emit('chat');
+  emit('waiting');
+  emit('user');
+  applyGuards();
+}
+
+function onError(f) {
+  const ref = typeof f.ref === 'string' ? f.ref : '';
+  const item = S.outbox.find((m) => m.clientMsgId === ref);
+  if (item) {
+    if (f.code === 'RATE_LIMITED' || f.code === 'UNAVAILABLE') { item.sentAt = 0; return; } // retried by the flusher
+    dropOutbox((m) => m === item);
+    emit('messages');
+    if (f.code === 'NOT_IN_CHAT' || f.code === 'NOT_FOUND') return;
+  }
+  if (f.code === 'IN_CHAT') { toast(t('err.IN_CHAT')); return; }
+  toast(errorText(f), 'error');
+}
+
+function sync() {
+  const c = S.chat;
+  if (c) rt.send({ type: 'chat.sync', chatId: c.id, afterSeq: c.lastSeq });
+}
+
+function addMessages(list) {
+  const c = S.chat;
+  let fresh = false;
+  for (const m of list) {
+    if (!c || !m || m.chatId !== c.id || c.ids.has(m.id)) continue;
+    c.ids.add(m.id);
+    c.msgs.push(m);
+    fresh = true;
+    if (m.seq > c.lastSeq) c.lastSeq = m.seq;
+  }
+  if (fresh) {
+    c.msgs.sort((a, b) => a.seq - b.seq);
+    emit('messages');
+  }
+  return fresh;
+}
+
+function flushOutbox(force) {
+  const c = S.chat;
+  if (!c || c.ended || !rt.ready) return;
+  const now = Date.now();
+  for (const m of S.outbox) {
+    if (m.chatId !== c.id) continue;
+    if (!force && m.sentAt && now - m.sentAt < 8000) continue;
+    if (rt.send({ type: 'msg.send', chatId: m.chatId, clientMsgId: m.clientMsgId, text: m.text, ref: m.clientMsgId })) m.sentAt = now;
+  }
+}
+setInterval(() => flushOutbox(false), 4000);
+
+// --- actions ---------------------------------------------------------------------------------
+export const actions = {
+  startMatch: (cat, fallbackAny) => startMatch(cat, fallbackAny),
+  cancelMatch() {
+    if (!rt.send({ type: 'match.cancel' })) {
+      S.waiting = null;
+      saveWait();
+      go('home');
+    }
+  },
+  setFallback(on) {
+    if (!S.waiting) return;
+    S.waiting.fallbackAny = on;
+    saveWait();
+    rt.send({ type: 'match.start', category: S.waiting.category, fallbackAny: on });
+  },
+  send(text) {
+    const c = S.chat;
+    const body = text.trim();
+    if (!c || c.ended || !body) return false;
+    const item = { clientMsgId: randomId(), chatId: c.id, text: body, at: new Date().toISOString(), sentAt: 0 };
+    S.outbox.push(item);
+    saveOutbox();
+    emit('messages');
+    if (rt.send({ type: 'msg.send', chatId: c.id, clientMsgId: item.clientMsgId, text: body, ref: item.clientMsgId })) item.sentAt = Date.now();
+    return true;
+  },
+  typing(on) {
+    const c = S.chat;
+    if (c && !c.ended) rt.send({ type: 'typing', chatId: c.id, on });
+  },
+  markRead() {
+    const c = S.chat;
+    if (!c || document.visibilityState !== 'visible' || route().name !== 'chat') return;
+    if (c.lastSeq > c.readSent && rt.send({ type: 'msg.read', chatId: c.id, upToSeq: c.lastSeq })) c.readSent = c.lastSeq;
+  },
+  leave() {
+    const c = S.chat;
+    if (c && !c.ended) rt.send({ type: 'chat.leave', chatId: c.id });
+  },
+  next() {
+    const c = S.chat;
+    if (!c) return;
+    if (c.ended) { startMatch(c.category); return; }
+    pendingNext = c.category;
+    rt.send({ type: 'chat.leave', chatId: c.id });
+  },
+  async report(reason, detail) {
+    const c = S.chat;
+    if (!c) return;
+    const body = { reason };
+    if (detail) body.detail = detail;
+    await api.post(`/chats/${encodeURIComponent(c.id)}/report`, body);
+  },
+  async block() {
+    const c = S.chat;
+    if (!c) return;
+    await api.put(`/blocks/${encodeURIComponent(c.partner.id)}`);
+  },
+  closeChat() {
+    if (S.chat && S.chat.ended) S.chat = null;
+    go('home');
+  },
+  async patchMe(body) {
+    S.user = await api.patch('/me', body);
+    emit('user');
+    return S.user;
+  },
+  async logout() {
+    rt.stop();
+    await api.logout().catch(() => {});
+    resetState();
+    go('login');
+  },
+  async logoutAll() {
+    await api.post('/auth/logout-all');
+    await actions.logout();
+  },
+  async deleteAccount(password) {
+    await api.del('/me', password ? { password } : undefined);
+    rt.stop();
+    api.clearSession();
+    resetState();
+    go('login');
+  },
+  async enableNotifications() {
+    if (!('Notification' in window)) return 'unsupported';
+    if (Notification.permission === 'default') await Notification.requestPermission();
+    emit('notify');
+    return Notification.permission;
+  },
+  async signedIn(session) {
+    S.user = session.user;
+    loadOutbox();
+    await startRealtime();
+  },
+};
+
+function startMatch(category, fallbackAny, since) {
+  if (S.user && !S.user.job) actions.patchMe({ job: category }).catch(() => {});
+  const fb = fallbackAny === undefined ? !!(S.waiting && S.waiting.fallbackAny) : !!fallbackAny;
+  S.waiting = { category, since: since || Date.now(), fallbackAny: fb, count: null };
+  saveWait();
+  if (S.chat && S.chat.ended) S.chat = null;
+  rt.send({ type: 'match.start', category, fallbackAny: fb });
+  emit('waiting');
+  go('wait');
+}
+
+function resetState() {
+  S.user = null;
+  S.chat = null;
+  S.waiting = null;
+  S.outbox = [];
+  S.unread = 0;
+  saveWait();
+  updateTitle();
+}
+
+function signedOut(msgKey) {
+  rt.stop();
+  api.clearSession();
+  resetState();
+  if (msgKey) toast(t(msgKey), 'error');
+  go('login');
+}
+
+function startRealtime() {
+  return new Promise((resolve) => {
+    readyWaiters.push(resolve);
+    setTimeout(resolve, 5000); // the page still renders if the socket is slow
+    rt.start();
+  });
+}
+
+// --- while away: title badge and notifications -----------------------------------------------
+function updateTitle() {
+  document.title = S.unread > 0 ? t('title.unread', { n: S.unread }) : 'CONVO';
+}
+
+function notifyAway(title, body) {
+  if (document.visibilityState === 'visible') return;
+  S.unread += 1;
+  updateTitle();
+  if ('Notification' in window && Notification.permission === 'granted') {
+    try {
+      const n = new Notification(title, { body: String(body).slice(0, 140), icon: '/icons/icon-192.png', tag: 'convo' });
+      n.onclick = () => { window.focus(); n.close(); };
+    } catch { /* some browsers only allow service-worker notifications */ }
+  }
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') {
+    S.unread = 0;
+    updateTitle();
+    actions.markRead();
+    if (S.user && !rt.ws && rt.want) rt.connectNow();
+  }
+});
+
+// --- routing ---------------------------------------------------------------------------------
+export function route() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [path, qs] = raw.split('?');
+  const parts = path.split('/').filter(Boolean);
+  const query = new URLSearchParams(qs || '');
+  const name = parts[0] || '';
+  if (name === 'history' && parts[1]) return { name: 'historyItem', id: decodeURIComponent(parts[1]), query };
+  if (name === 'auth' && parts[1] === 'done') return { name: 'authDone', query };
+  return { name, query };
+}
+
+export function go(name) {
+  const target = `#/${name}`;
+  if (location.hash !== target) location.hash = target;
+  else render();
+}
+
+const PUBLIC = new Set(['login', 'signup']);
+
+// Where a signed-in person belongs: the active chat, then the queue.
+function applyGuards() {
+  const r = route();
+  if (!S.booted) return true;
+  if (!S.user) {
+    if (!PUBLIC.has(r.name)) { go('login'); return false; }
+    return true;
+  }
+  const inChat = S.chat && !S.chat.ended;
+  if (inChat && ['', 'login', 'signup', 'authDone', 'home', 'wait'].includes(r.name)) { go('chat'); return false; }
+  if (!inChat && S.waiting && ['', 'login', 'signup', 'authDone', 'home'].includes(r.name)) { go('wait'); return false; }
+  if (['', 'login', 'signup', 'authDone'].includes(r.name)) { go('home'); return false; }
+  if (r.name === 'chat' && !S.chat) { go('home'); return false; }
+  if (r.name === 'wait' && !S.waiting) { go(S.chat && !S.chat.ended ? 'chat' : 'home'); return false; }
+  if (!['home', 'wait', 'chat', 'history', 'historyItem', 'settings'].includes(r.name)) { go('home'); return false; }
+  return true;
+}
+
+const VIEWS = {
+  login: (ctx) => authView(ctx, 'login'),
+  signup: (ctx) => authView(ctx, 'signup'),
+  home: homeView,
+  wait: waitView,
+  chat: chatView,
+  history: historyView,
+  historyItem: historyItemView,
+  settings: settingsView,
+};
+
+let cleanup = [];
+let lastRouteKey = '';
+const main = () => document.getElementById('main');
+
+export function render() {
+  if (!applyGuards()) return;
+  for (const fn of cleanup) fn();
+  cleanup = [];
+  const r = route();
+  const el = main();
+  el.replaceChildren();
+  renderShell();
+  if (!S.booted) {
+    el.append(h('p', { class: 'loading', role: 'status' }, t('loading')));
+    return;
+  }
+  const view = VIEWS[r.name] || VIEWS.home;
+  const ctx = {
+    S, actions, route: r, go, t,
+    on: (kind, fn) => { cleanup.push(on(kind, fn)); },
+    onCleanup: (fn) => cleanup.push(fn),
+  };
+  const node = view(ctx);
+  if (node) el.append(node);
+  const key = `${r.name}:${r.id || ''}`;
+  if (key !== lastRouteKey) {
+    lastRouteKey = key;
+    const focusTarget = el.querySelector('[data-autofocus]') || el.querySelector('h1');
+    if (focusTarget) {
+      if (!focusTarget.hasAttribute('tabindex') && focusTarget.tagName === 'H1') focusTarget.setAttribute('tabindex', '-1');
+      focusTarget.focus({ preventScroll: false });
+    }
+  }
+}
+
+// --- the shell: header with nav and the language toggle --------------------------------------
+function renderShell() {
+  document.documentElement.lang = getLang();
+  const header = document.getElementById('top');
+  const r = route().name;
+  const link = (name, label, current) => h('a', { href: `#/${name}`, class: 'nav-link', 'aria-current': current ? 'page' : null }, label);
+  const nav = S.user && S.booted
+    ? h('nav', { 'aria-label': t('nav.label'), class: 'nav' },
+      S.chat && !S.chat.ended ? link('chat', t('nav.chat'), r === 'chat') : link('home', t('nav.home'), r === 'home' || r === 'wait'),
+      link('history', t('nav.history'), r === 'history' || r === 'historyItem'),
+      link('settings', t('nav.settings'), r === 'settings'))
+    : null;
+  const toggle = h('button', {
+    type: 'button', class: 'btn ghost small lang-toggle', lang: getLang() === 'ko' ? 'en' : 'ko',
+    'aria-label': t('lang.toggleLabel'), 'data-testid': 'lang-toggle',
+    onclick: () => { setLang(getLang() === 'ko' ? 'en' : 'ko'); lastRouteKey = ''; render(); updateTitle(); },
+  }, t('lang.toggle'));
+  header.replaceChildren(
+    h('a', { href: S.user ? '#/home' : '#/login', class: 'brand', 'aria-label': 'CONVO' },
+      h('img', { src: '/icons/icon.svg', alt: '', width: 28, height: 28 }), h('span', null, 'CONVO')),
+    nav || h('span', { class: 'spacer' }),
+    toggle);
+}
+
+on('conn', () => emit('chat'));
+
+window.addEventListener('hashchange', render);
+
+// --- boot: catalog, refresh (signed in?) then straight back to the chat or the queue ---------
+async function boot() {
+  setLang(getLang());
+  render();
+  const r0 = route();
+  const cats = api.get('/categories', { auth: false }).then((j) => setCatalog(j.categories)).catch(() => {});
+  const prov = api.get('/auth/providers', { auth: false }).then((j) => { S.providers = j.providers || []; }).catch(() => {});
+  let ok = false;
+  try {
+    ok = await api.refresh();
+  } catch (err) {
+    if (err && err.code === 'BANNED') toast(t('err.BANNED'), 'error');
+    else toast(errorText(err), 'error');
+  }
+  await Promise.all([cats, prov]);
+  if (ok && S.user) await actions.signedIn({ user: S.user });
+  if (r0.name === 'login' && r0.query.get('error')) {
+    const code = r0.query.get('error');
+    const key = `err.${code}`;
+    toast(t(key) !== key ? t(key) : t('err.oauth', { code }), 'error');
+  }
+  S.booted = true;
+  render();
+}
+
+api.onSession((s) => {
+  if (s && s.user) S.user = s.user;
+});
+
+export { catName, emit };
+boot();

@@ -1,0 +1,76 @@
+// views/history.js — past chats, newest first, and one chat's transcript.
+import * as api from '../api.js';
+import { h, errorText } from '../ui.js';
+import { t, catName, fmtDate } from '../i18n.js';
+import { bubble, partnerLine } from './chat.js';
+
+const known = new Map(); // chat id → CHAT_SUMMARY, for the transcript's header
+
+export function historyView(ctx) {
+  const list = h('ul', { class: 'history-list', 'data-testid': 'history' });
+  const status = h('p', { class: 'muted', role: 'status' }, t('loading'));
+  const more = h('button', { type: 'button', class: 'btn outline', hidden: true }, t('common.more'));
+  let next = null;
+
+  async function load() {
+    more.disabled = true;
+    try {
+      const q = next ? `?limit=20&before=${encodeURIComponent(next)}` : '?limit=20';
+      const j = await api.get(`/chats${q}`);
+      for (const c of j.chats) {
+        known.set(c.id, c);
+        const last = c.lastMessage ? c.lastMessage.text : t('history.noMessages');
+        list.append(h('li', null, h('a', { href: `#/history/${encodeURIComponent(c.id)}`, class: 'history-item' },
+          h('span', { class: 'avatar small', 'aria-hidden': 'true' }, (c.partner.nickname || '?').slice(0, 1)),
+          h('span', { class: 'hi-main' },
+            h('span', { class: 'hi-name' }, c.partner.nickname || t('history.deleted'),
+              h('span', { class: 'tag' }, catName(c.category)),
+              c.endedAt ? null : h('span', { class: 'tag live' }, t('history.active'))),
+            h('span', { class: 'hi-last muted' }, last)),
+          h('time', { class: 'hi-date muted', datetime: c.startedAt }, fmtDate(c.startedAt)))));
+      }
+      next = j.next;
+      more.hidden = !next;
+      status.textContent = list.children.length ? '' : t('history.empty');
+    } catch (err) {
+      status.textContent = errorText(err);
+    } finally {
+      more.disabled = false;
+    }
+  }
+  more.addEventListener('click', load);
+  load();
+  return h('div', { class: 'page history' }, h('h1', null, t('history.title')), status, list, more);
+}
+
+export function historyItemView(ctx) {
+  const { S, route } = ctx;
+  const id = route.id;
+  const summary = known.get(id);
+  const title = h('h1', null, summary ? t('history.with', { name: summary.partner.nickname || t('history.deleted') }) : t('history.transcript'));
+  const meta = h('p', { class: 'muted' }, summary ? [partnerLine(summary.partner), catName(summary.category), fmtDate(summary.startedAt)].filter(Boolean).join(' · ') : '');
+  const list = h('ol', { class: 'messages transcript', 'aria-label': t('history.transcript'), 'data-testid': 'transcript' });
+  const status = h('p', { class: 'muted', role: 'status' }, t('loading'));
+
+  (async () => {
+    try {
+      let after = 0;
+      for (;;) {
+        const j = await api.get(`/chats/${encodeURIComponent(id)}/messages?afterSeq=${after}&limit=100`);
+        for (const m of j.messages) {
+          const mine = m.senderId === S.user.id;
+          list.append(bubble(m, { mine, status: '', partnerName: summary ? summary.partner.nickname : t('chat.partner') }));
+          after = m.seq;
+        }
+        if (j.messages.length < 100) break;
+      }
+      status.textContent = list.children.length ? '' : t('history.noMessages');
+    } catch (err) {
+      status.textContent = errorText(err);
+    }
+  })();
+
+  return h('div', { class: 'page transcript-page' },
+    h('p', null, h('a', { href: '#/history', class: 'back' }, `← ${t('common.back')}`)),
+    title, meta, status, list);
+}
