@@ -319,6 +319,7 @@ export const actions = {
   async patchMe(body) {
     S.user = await api.patch('/me', body);
     emit('user');
+    await reauth(); // the socket's copy of the profile (what partners see) is read at auth
     return S.user;
   },
   async logout() {
@@ -351,8 +352,9 @@ export const actions = {
   },
 };
 
-function startMatch(category, fallbackAny, since) {
-  if (S.user && !S.user.job) actions.patchMe({ job: category }).catch(() => {});
+async function startMatch(category, fallbackAny, since) {
+  // the first pick is also the person's job (shown to partners); saved before joining the queue
+  if (S.user && !S.user.job) await actions.patchMe({ job: category }).catch(() => {});
   const fb = fallbackAny === undefined ? !!(S.waiting && S.waiting.fallbackAny) : !!fallbackAny;
   S.waiting = { category, since: since || Date.now(), fallbackAny: fb, count: null };
   saveWait();
@@ -378,6 +380,16 @@ function signedOut(msgKey) {
   resetState();
   if (msgKey) toast(t(msgKey), 'error');
   go('login');
+}
+
+// Sends auth again on the open socket and waits (up to 3 s) for its ready.
+function reauth() {
+  if (!rt.ready || !api.token()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 3000);
+    readyWaiters.push(() => { clearTimeout(timer); resolve(); });
+    rt.send({ type: 'auth', token: api.token() });
+  });
 }
 
 function startRealtime() {

@@ -48,7 +48,7 @@ export function historyItemView(ctx) {
   const id = route.id;
   const summary = known.get(id);
   const title = h('h1', null, summary ? t('history.with', { name: summary.partner.nickname || t('history.deleted') }) : t('history.transcript'));
-  const meta = h('p', { class: 'muted' }, summary ? [partnerLine(summary.partner), catName(summary.category), fmtDate(summary.startedAt)].filter(Boolean).join(' · ') : '');
+  const meta = h('p', { class: 'muted' }, summary ? [partnerLine(summary.partner), summary.partner.job === summary.category ? '' : catName(summary.category), fmtDate(summary.startedAt)].filter(Boolean).join(' · ') : '');
   const list = h('ol', { class: 'messages transcript', 'aria-label': t('history.transcript'), 'data-testid': 'transcript' });
   const status = h('p', { class: 'muted', role: 'status' }, t('loading'));
 
