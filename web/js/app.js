@@ -5,9 +5,6 @@ import { t, getLang, setLang, setCatalog, catName } from './i18n.js';
 import { h, toast, announce, randomId, errorText } from './ui.js';
 import { authView } from './views/auth.js';
 import { homeView, waitView } from './views/home.js';
-import { chatView } from './views/chat.js';
-import { historyView, historyItemView } from './views/history.js';
-import { settingsView } from './views/settings.js';
 
 export const S = {
   user: null,
@@ -348,6 +345,7 @@ export const actions = {
   async signedIn(session) {
     S.user = session.user;
     loadOutbox();
+    prefetchViews();
     await startRealtime();
   },
 };
@@ -464,16 +462,30 @@ function applyGuards() {
   return true;
 }
 
+// The landing and home views come with the first load; the others are fetched when first needed
+// (and, once signed in, ahead of time).
+const lazy = (load) => ({ load });
 const VIEWS = {
   login: (ctx) => authView(ctx, 'login'),
   signup: (ctx) => authView(ctx, 'signup'),
   home: homeView,
   wait: waitView,
-  chat: chatView,
-  history: historyView,
-  historyItem: historyItemView,
-  settings: settingsView,
+  chat: lazy(() => import('./views/chat.js').then((m) => m.chatView)),
+  history: lazy(() => import('./views/history.js').then((m) => m.historyView)),
+  historyItem: lazy(() => import('./views/history.js').then((m) => m.historyItemView)),
+  settings: lazy(() => import('./views/settings.js').then((m) => m.settingsView)),
 };
+
+function loadView(name) {
+  const v = VIEWS[name];
+  if (typeof v === 'function') return Promise.resolve(v);
+  if (!v.promise) v.promise = v.load().then((fn) => { VIEWS[name] = fn; return fn; }, (err) => { v.promise = null; throw err; });
+  return v.promise;
+}
+
+function prefetchViews() {
+  for (const name of ['chat', 'history', 'historyItem', 'settings']) loadView(name).catch(() => {});
+}
 
 let cleanup = [];
 let lastRouteKey = '';
@@ -491,7 +503,13 @@ export function render() {
     el.append(h('p', { class: 'loading', role: 'status' }, t('loading')));
     return;
   }
-  const view = VIEWS[r.name] || VIEWS.home;
+  const name = VIEWS[r.name] ? r.name : 'home';
+  const view = VIEWS[name];
+  if (typeof view !== 'function') {
+    el.append(h('p', { class: 'loading', role: 'status' }, t('loading')));
+    loadView(name).then(() => { if (route().name === r.name) render(); }, () => toast(t('err.NETWORK'), 'error'));
+    return;
+  }
   const ctx = {
     S, actions, route: r, go, t,
     on: (kind, fn) => { cleanup.push(on(kind, fn)); },

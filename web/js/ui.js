@@ -40,6 +40,7 @@ export function field({ label, name, type = 'text', value = '', hint, autocomple
   input.name = name;
   input.setAttribute('aria-describedby', [hintId, errId].filter(Boolean).join(' '));
   const err = h('p', { class: 'field-error', id: errId, hidden: true });
+  input.addEventListener('input', () => { if (!err.hidden) { err.hidden = true; input.removeAttribute('aria-invalid'); } });
   const wrap = h('div', { class: 'field' },
     h('label', { for: id }, label), input, hint ? h('p', { class: 'hint', id: hintId }, hint) : null, err);
   return {

@@ -44,8 +44,10 @@ export function chatView(ctx) {
   const inputId = nextId('composer');
   const input = h('textarea', { id: inputId, rows: 1, maxlength: 2000, placeholder: t('chat.placeholder'), 'data-autofocus': true, 'data-testid': 'composer', autocomplete: 'off' });
   const sendBtn = h('button', { type: 'submit', class: 'btn primary send' }, t('chat.send'));
+  input.setAttribute('aria-describedby', `${inputId}-hint`);
   const composer = h('form', { class: 'composer' },
-    h('label', { for: inputId, class: 'sr-only' }, t('chat.input')), input, sendBtn);
+    h('label', { for: inputId, class: 'sr-only' }, t('chat.input')),
+    h('span', { id: `${inputId}-hint`, class: 'sr-only' }, t('chat.enterHint')), input, sendBtn);
 
   // typing: on while typing, off after 3 s of quiet or on send
   let typingOn = false;

@@ -1,0 +1,245 @@
+'use strict';
+// The screens one at a time: keyboard-only sign-up with labels and visible focus; the language
+// (follows the browser, toggle, remembered); settings (profile, password, Google row only when
+// configured, log out everywhere, delete account); a phone-sized (360x740) chat.
+
+const assert = require('node:assert/strict');
+const { test, before, after } = require('node:test');
+const k = require('./kit');
+
+const T = { timeout: 90000 };
+let server;
+let browser;
+const cleanups = []; // one server and one browser for the file, stopped after its tests
+const fileScope = { after: (fn) => cleanups.push(fn) };
+before(async () => {
+  server = await k.startServer(fileScope);
+  browser = await k.launch(fileScope);
+});
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+// Presses Tab until the focused element satisfies pred (a function run in the page).
+async function tabTo(page, pred, arg, max = 30) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(pred, arg)) return;
+  }
+  assert.fail(`[${page.name}] Tab never reached the element (${pred})`);
+}
+
+// Every form control on the page has an accessible label.
+async function assertLabelled(page) {
+  const bare = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+    .filter((el) => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+    .map((el) => el.outerHTML.slice(0, 120)));
+  assert.deepEqual(bare, [], `[${page.name}] controls without a label`);
+}
+
+async function focusRingVisible(page) {
+  return page.evaluate(() => {
+    const s = getComputedStyle(document.activeElement);
+    return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+  });
+}
+
+test('keyboard only: sign up, pick a job, cancel the wait; labels everywhere, visible focus', T, async (t) => {
+  const page = await k.person(t, browser, server, { name: 'kbd' });
+  const acct = k.newAccount('kbd');
+  await page.goto('/#/signup');
+  await page.getByRole('heading', { name: '회원가입' }).waitFor();
+  await assertLabelled(page);
+  await tabTo(page, () => document.activeElement.name === 'nickname');
+  assert.ok(await focusRingVisible(page), 'the focused field shows a focus ring');
+  await page.keyboard.type(acct.nickname);
+  await tabTo(page, () => document.activeElement.name === 'email');
+  await page.keyboard.type(acct.email);
+  await tabTo(page, () => document.activeElement.name === 'password');
+  await page.keyboard.type('short');
+  await page.keyboard.press('Enter');
+  // client-side check: the error is tied to the field and focus goes to it
+  await page.locator('[name="password"][aria-invalid="true"]').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'password');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(acct.password);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/#\/home$/);
+  await page.getByRole('heading', { name: '누구와 이야기할까요?' }).waitFor();
+
+  await tabTo(page, () => document.activeElement.dataset.cat === 'backend');
+  assert.ok(await focusRingVisible(page), 'the focused category shows a focus ring');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/#\/wait$/);
+  await page.getByRole('checkbox', { name: /다른 직무/ }).waitFor();
+  await assertLabelled(page);
+  // focus lands on cancel; Space on the checkbox toggles the fallback option
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), '취소');
+  await tabTo(page, () => document.activeElement.id === 'fallback-any');
+  await page.keyboard.press('Space');
+  assert.equal(await page.getByRole('checkbox', { name: /다른 직무/ }).isChecked(), true);
+  await tabTo(page, () => document.activeElement.textContent === '취소');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/#\/home$/);
+  k.assertClean(page);
+});
+
+test('language: Korean by default, English when the browser prefers it, the toggle is remembered', T, async (t) => {
+  const en = await k.person(t, browser, server, { name: 'en-browser', locale: 'en-US' });
+  await en.goto('/');
+  await en.getByRole('heading', { name: 'Log in' }).waitFor();
+  assert.equal(await en.evaluate(() => document.documentElement.lang), 'en');
+
+  const page = await k.person(t, browser, server, { name: 'toggle' });
+  const acct = k.newAccount('lang');
+  await page.goto('/');
+  await page.getByRole('heading', { name: '로그인' }).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'ko');
+  await page.getByTestId('lang-toggle').click();
+  await page.getByRole('heading', { name: 'Log in' }).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  await page.getByRole('link', { name: 'Sign up' }).first().click();
+  await page.getByLabel('Nickname').fill(acct.nickname);
+  await page.getByLabel('Email').fill(acct.email);
+  await page.getByLabel('Password').fill(acct.password);
+  await k.shot(page, 'landing-english');
+  await page.getByRole('button', { name: 'Sign up and start' }).click();
+  await page.getByRole('heading', { name: 'Who do you want to talk to?' }).waitFor();
+  await page.getByRole('button', { name: /Backend/ }).waitFor();
+  await page.locator('.cat-count').first().filter({ hasText: /waiting$/ }).waitFor();
+  await k.shot(page, 'home-english');
+  // remembered across a reload, and still signed in
+  await page.reload();
+  await page.getByRole('heading', { name: 'Who do you want to talk to?' }).waitFor();
+  // dates follow the language: the history page of a fresh account says so in English
+  await page.getByRole('link', { name: 'History' }).click();
+  await page.getByText('No chats yet. Start your first one!').waitFor();
+  await page.getByTestId('lang-toggle').click();
+  await page.getByText('아직 대화 기록이 없어요. 첫 대화를 시작해 보세요!').waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('convo.lang')), 'ko');
+  k.assertClean(en);
+  k.assertClean(page);
+});
+
+test('settings: profile, password, log out everywhere, delete account; Google only when configured', T, async (t) => {
+  const page = await k.person(t, browser, server, { name: 'settings' });
+  const acct = k.newAccount('set');
+  await k.signup(page, acct);
+  await page.getByRole('link', { name: '설정' }).click();
+  await page.getByRole('heading', { name: '설정', level: 1 }).waitFor();
+  await assertLabelled(page);
+  assert.equal(await page.getByTestId('google-row').count(), 0, 'no Google row without the provider');
+
+  // profile
+  await page.getByLabel('닉네임').fill('새닉네임');
+  await page.getByLabel('직무').selectOption('frontend');
+  await page.getByLabel('경력').selectOption('junior');
+  await page.getByLabel('소개').fill('React 좋아해요');
+  await page.getByRole('button', { name: '저장' }).click();
+  await page.getByText('저장했어요').waitFor();
+  const me = await page.evaluate(async () => (await import('/js/app.js')).S.user);
+  assert.equal(me.nickname, '새닉네임');
+  assert.equal(me.job, 'frontend');
+  assert.equal(me.career, 'junior');
+  // a bad nickname is shown on its field
+  page.allowHttp.push({ path: '/api/v1/me', status: 422 });
+  await page.getByLabel('닉네임').fill('x');
+  await page.getByRole('button', { name: '저장' }).click();
+  await page.locator('[name="nickname"][aria-invalid="true"]').waitFor();
+  await page.getByLabel('닉네임').fill('새닉네임');
+
+  // password: wrong current one, then right
+  page.allowHttp.push({ path: '/api/v1/me/password', status: 422 });
+  await page.getByLabel('현재 비밀번호').fill('wrong-password');
+  await page.getByLabel('새 비밀번호').fill('New-pass-123');
+  await page.getByRole('button', { name: '비밀번호 변경' }).click();
+  await page.getByText('비밀번호가 맞지 않아요.').waitFor();
+  await page.getByLabel('현재 비밀번호').fill(acct.password);
+  await page.getByRole('button', { name: '비밀번호 변경' }).click();
+  await page.getByText('비밀번호를 바꿨어요. 다른 기기에서는 로그아웃됐어요.').waitFor();
+  await page.getByLabel('닉네임').fill('새닉네임');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await k.shot(page, 'settings-desktop');
+
+  // log out everywhere: back to the landing, and a reload stays signed out
+  await page.getByTestId('logout-all').click();
+  await page.waitForURL(/#\/login$/);
+  await page.reload();
+  await page.getByRole('heading', { name: '로그인' }).waitFor();
+
+  // log in with the new password, then delete the account
+  await page.getByLabel('이메일').fill(acct.email);
+  await page.getByLabel('비밀번호').fill('New-pass-123');
+  await page.getByRole('button', { name: '로그인' }).last().click();
+  await page.waitForURL(/#\/home$/);
+  await page.getByText('새닉네임님, 반가워요').waitFor();
+  await page.getByRole('link', { name: '설정' }).click();
+  await page.getByLabel('비밀번호 확인').fill('New-pass-123');
+  await page.getByRole('button', { name: '계정 삭제' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: '계정 삭제' }).click();
+  await page.waitForURL(/#\/login$/);
+  page.allowHttp.push({ path: '/api/v1/auth/login', status: 401 });
+  await page.getByLabel('이메일').fill(acct.email);
+  await page.getByLabel('비밀번호').fill('New-pass-123');
+  await page.getByRole('button', { name: '로그인' }).last().click();
+  await page.getByText('이메일 또는 비밀번호가 맞지 않아요.').waitFor();
+  k.assertClean(page);
+
+  // with Google configured (the providers answer stubbed): the landing button and the settings row
+  const g = await k.person(t, browser, server, { name: 'google' });
+  await g.route('**/api/v1/auth/providers', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"providers":["google"]}' }));
+  await g.goto('/');
+  const btn = g.getByRole('link', { name: 'Google로 계속하기' });
+  await btn.waitFor();
+  assert.equal(await btn.getAttribute('href'), '/api/v1/auth/oauth/google/start?next=%2F');
+  await k.signup(g, k.newAccount('goo'));
+  await g.getByRole('link', { name: '설정' }).click();
+  await g.getByTestId('google-row').getByRole('button', { name: 'Google 계정 연결' }).waitFor();
+  // the OAuth callback's error redirect is explained
+  const e = await k.person(t, browser, server, { name: 'oauth-error' });
+  await e.goto('/#/login?error=ACCOUNT_EXISTS_LOCAL');
+  await e.getByText('이 이메일은 비밀번호로 가입돼 있어요. 로그인한 뒤 설정에서 Google을 연결해 주세요.').waitFor();
+  k.assertClean(g);
+  k.assertClean(e);
+});
+
+test('phone-sized (360x740): sign up, match, chat both ways; nothing wider than the screen', T, async (t) => {
+  const phone = { width: 360, height: 740 };
+  const a = await k.person(t, browser, server, { name: 'phoneA', viewport: phone });
+  const b = await k.person(t, browser, server, { name: 'phoneB', viewport: phone });
+  const noOverflow = async (page, what) => {
+    const w = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(w <= 360, `[${page.name}] ${what} is ${w}px wide at 360px`);
+  };
+  await a.goto('/');
+  await a.getByRole('heading', { name: '로그인' }).waitFor();
+  await noOverflow(a, 'landing');
+  await k.shot(a, 'landing-phone');
+  const alice = k.newAccount('pa');
+  const bob = k.newAccount('pb');
+  await k.signup(a, alice);
+  await k.signup(b, bob);
+  await noOverflow(a, 'home');
+  await k.shot(a, 'home-phone');
+  await a.getByRole('button', { name: /프론트엔드/ }).click();
+  await a.waitForURL(/#\/wait$/);
+  await noOverflow(a, 'waiting');
+  await k.shot(a, 'waiting-phone');
+  await b.getByRole('button', { name: /프론트엔드/ }).click();
+  await a.waitForURL(/#\/chat$/);
+  await b.waitForURL(/#\/chat$/);
+  await a.getByTestId('composer').fill('폰에서 안녕하세요');
+  await a.getByRole('button', { name: '보내기' }).click();
+  await b.locator('.msg.theirs .bubble', { hasText: '폰에서 안녕하세요' }).waitFor();
+  await b.getByTestId('composer').fill('네 반가워요! 프론트엔드 개발하세요? 저는 리액트로 사내 어드민 만들고 있어요.');
+  await b.getByRole('button', { name: '보내기' }).click();
+  await a.locator('.msg.theirs .bubble', { hasText: '리액트' }).waitFor();
+  await a.locator('.msg.mine [data-status="read"]').waitFor();
+  // the composer and the send button are on screen
+  const box = await a.getByRole('button', { name: '보내기' }).boundingBox();
+  assert.ok(box && box.y + box.height <= 740 && box.x + box.width <= 360, `send button off screen: ${JSON.stringify(box)}`);
+  await noOverflow(a, 'chat');
+  await k.shot(a, 'chat-phone');
+  k.assertClean(a);
+  k.assertClean(b);
+});

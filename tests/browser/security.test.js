@@ -1,0 +1,193 @@
+'use strict';
+// Safety, tokens and the page's weight: the headers of the page; no HTML sinks in the client's
+// code; the access token never reaches storage or a readable cookie; one refresh in flight,
+// a refresh on TOKEN_EXPIRED and before expiry; the first load's transfer; the manifest and its
+// icons; while the tab is hidden, a title badge, notifications and no read marks.
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { test, before, after } = require('node:test');
+const h = require('../e2e/harness');
+const k = require('./kit');
+
+const T = { timeout: 90000 };
+const WEB = path.resolve(__dirname, '../../web');
+let server;
+let browser;
+const cleanups = [];
+const fileScope = { after: (fn) => cleanups.push(fn) };
+before(async () => {
+  server = await k.startServer(fileScope);
+  browser = await k.launch(fileScope);
+});
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+function webFiles(dir = WEB) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? webFiles(p) : [p];
+  });
+}
+
+test('the page: strict CSP, nosniff, Referrer-Policy, no framing; no inline code or HTML sinks in web/', T, async () => {
+  const res = await h.request(`${server.url}/`);
+  assert.equal(res.status, 200);
+  const csp = String(res.headers['content-security-policy']);
+  for (const d of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "object-src 'none'"]) {
+    assert.ok(csp.includes(d), `CSP lacks ${d}: ${csp}`);
+  }
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  assert.equal(res.headers['x-content-type-options'], 'nosniff');
+  assert.ok(res.headers['referrer-policy'], 'Referrer-Policy');
+  assert.equal(res.headers['x-frame-options'], 'DENY');
+
+  const html = fs.readFileSync(path.join(WEB, 'index.html'), 'utf8');
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, 'inline <script> in index.html');
+  assert.doesNotMatch(html, /<style\b|\sstyle=|\son[a-z]+=/i, 'inline style or handler in index.html');
+  const sinks = /\.innerHTML|\.outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function\(|\.style\.|setAttribute\(\s*['"]style/;
+  for (const f of webFiles().filter((p) => p.endsWith('.js'))) {
+    const src = fs.readFileSync(f, 'utf8');
+    assert.doesNotMatch(src, sinks, `${path.relative(WEB, f)} uses an HTML or style sink`);
+    assert.doesNotMatch(src, /document\.cookie/, `${path.relative(WEB, f)} touches document.cookie`);
+  }
+  const apiSrc = fs.readFileSync(path.join(WEB, 'js/api.js'), 'utf8');
+  assert.doesNotMatch(apiSrc, /localStorage|sessionStorage|document\.cookie/, 'api.js (the token holder) uses no storage');
+});
+
+test('tokens: only in memory; one refresh in flight; refresh on TOKEN_EXPIRED and before expiry', T, async (t) => {
+  const page = await k.person(t, browser, server, { name: 'tokens' });
+  await page.clock.install();
+  let refreshes = 0;
+  page.on('request', (r) => { if (new URL(r.url()).pathname === '/api/v1/auth/refresh') refreshes++; });
+  const signupRes = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/signup'));
+  await k.signup(page, k.newAccount('tok'));
+  const { accessToken } = await (await signupRes).json();
+  assert.ok(accessToken && accessToken.split('.').length === 3);
+  const stored = await page.evaluate(() => JSON.stringify({ l: { ...localStorage }, s: { ...sessionStorage }, c: document.cookie }));
+  assert.ok(!stored.includes(accessToken) && !stored.includes(accessToken.split('.')[2]), `the access token is in storage: ${stored}`);
+  assert.doesNotMatch(await page.evaluate(() => document.cookie), /convo_rt/, 'the refresh cookie is readable');
+
+  // three refreshes asked at once: one request
+  const before1 = refreshes;
+  const ok = await page.evaluate(async () => {
+    const api = await import('/js/api.js');
+    return Promise.all([api.refresh(), api.refresh(), api.refresh()]);
+  });
+  assert.deepEqual(ok, [true, true, true]);
+  assert.equal(refreshes - before1, 1, 'one refresh request for three callers');
+
+  // an API call answered TOKEN_EXPIRED: refresh, retry, and the page works
+  let expiredOnce = false;
+  await page.route('**/api/v1/chats?*', (route) => {
+    if (expiredOnce) return route.continue();
+    expiredOnce = true;
+    return route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":{"code":"TOKEN_EXPIRED","message":"expired","requestId":"x"}}' });
+  });
+  page.allowHttp.push({ path: '/api/v1/chats', status: 401 });
+  const before2 = refreshes;
+  await page.getByRole('link', { name: '기록' }).click();
+  await page.getByText('아직 대화 기록이 없어요. 첫 대화를 시작해 보세요!').waitFor();
+  assert.ok(expiredOnce, 'the stubbed TOKEN_EXPIRED answer was used');
+  assert.equal(refreshes - before2, 1, 'one refresh after TOKEN_EXPIRED');
+
+  // before expiry (15 min): a refresh, without any call failing first
+  const before3 = refreshes;
+  const next = page.waitForRequest((r) => r.url().endsWith('/api/v1/auth/refresh'));
+  await page.clock.fastForward('14:30');
+  await next;
+  assert.ok(refreshes > before3);
+  k.assertClean(page);
+});
+
+test('first load transfers < 100 KB; the manifest and its icons are there', T, async (t) => {
+  const page = await k.person(t, browser, server, { name: 'weight' });
+  const sizes = [];
+  page.on('requestfinished', async (req) => {
+    const type = req.resourceType();
+    if (!['document', 'script', 'stylesheet'].includes(type)) return;
+    const s = await req.sizes();
+    sizes.push({ url: new URL(req.url()).pathname, type, bytes: s.responseBodySize + s.responseHeadersSize });
+  });
+  await page.goto('/');
+  await page.getByRole('heading', { name: '로그인' }).waitFor();
+  await page.waitForLoadState('networkidle');
+  const total = sizes.reduce((n, s) => n + s.bytes, 0);
+  const files = sizes.map((s) => `${s.url} ${s.bytes}`).join(', ');
+  process.stdout.write(`# first load: ${sizes.length} files, ${total} bytes transferred (${files})\n`);
+  assert.ok(sizes.some((s) => s.type === 'script') && sizes.some((s) => s.type === 'stylesheet'));
+  assert.ok(total < 100 * 1024, `first load transfers ${total} bytes: ${files}`);
+
+  const man = await h.request(`${server.url}/manifest.webmanifest`);
+  assert.equal(man.status, 200);
+  const m = JSON.parse(man.text);
+  assert.equal(m.short_name, 'CONVO');
+  assert.equal(m.display, 'standalone');
+  assert.equal(m.start_url, '/');
+  const html = await page.content();
+  assert.match(html, /<link rel="manifest" href="\/manifest.webmanifest">/);
+  for (const size of [192, 512]) {
+    const icon = m.icons.find((i) => i.sizes === `${size}x${size}` && i.type === 'image/png');
+    assert.ok(icon, `no ${size} PNG icon`);
+    const res = await h.request(`${server.url}${icon.src}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-type'], 'image/png');
+    assert.equal(res.body.toString('latin1', 1, 4), 'PNG');
+    assert.equal(res.body.readUInt32BE(16), size, 'PNG width');
+    assert.equal(res.body.readUInt32BE(20), size, 'PNG height');
+  }
+  k.assertClean(page);
+});
+
+// Makes the page believe it is hidden (or visible again) and says so.
+function setHidden(page, hidden) {
+  return page.evaluate((hid) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hid ? 'hidden' : 'visible') });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hid });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+test('while away: a match and new messages badge the title and notify; read marks wait until back', T, async (t) => {
+  const a = await k.person(t, browser, server, { name: 'awayA' });
+  const b = await k.person(t, browser, server, { name: 'awayB' });
+  await a.addInitScript(() => {
+    window.__notes = [];
+    window.Notification = class {
+      constructor(title, opts) { window.__notes.push({ title, body: opts && opts.body }); }
+      static get permission() { return 'granted'; }
+      static requestPermission() { return Promise.resolve('granted'); }
+      close() {}
+    };
+  });
+  const alice = k.newAccount('away');
+  const bob = k.newAccount('back');
+  await k.signup(a, alice);
+  await k.signup(b, bob);
+  await a.getByRole('button', { name: /데브옵스/ }).click();
+  await a.waitForURL(/#\/wait$/);
+  await a.getByRole('button', { name: '매칭되면 알림 받기' }).or(a.getByRole('button', { name: '알림이 켜져 있어요' })).waitFor();
+  await setHidden(a, true);
+  await b.getByRole('button', { name: /데브옵스/ }).click();
+  await b.waitForURL(/#\/chat$/);
+  await a.waitForFunction(() => document.title === '(1) CONVO');
+  await b.getByTestId('composer').fill('자리 비우셨나요?');
+  await b.keyboard.press('Enter');
+  await a.waitForFunction(() => document.title === '(2) CONVO');
+  const notes = await a.evaluate(() => window.__notes);
+  assert.deepEqual(notes, [
+    { title: '대화 상대를 찾았어요!', body: `${bob.nickname}님과 연결됐어요` },
+    { title: `${bob.nickname}님의 새 메시지`, body: '자리 비우셨나요?' },
+  ]);
+  // announced for screen readers
+  await a.locator('#announcer').filter({ hasText: `${bob.nickname}: 자리 비우셨나요?` }).waitFor();
+  // not read while A is away
+  await b.locator('.msg.mine [data-status="sent"]').waitFor();
+  await setHidden(a, false);
+  await a.waitForFunction(() => document.title === 'CONVO');
+  await b.locator('.msg.mine [data-status="read"]').waitFor();
+  k.assertClean(a);
+  k.assertClean(b);
+});
