@@ -46,6 +46,8 @@ async function focusRingVisible(page) {
 
 test('keyboard only: sign up, pick a job, cancel the wait; labels everywhere, visible focus', T, async (t) => {
   const page = await k.person(t, browser, server, { name: 'kbd' });
+  const sockets = [];
+  page.on('websocket', (s) => sockets.push(s));
   const acct = k.newAccount('kbd');
   await page.goto('/#/signup');
   await page.getByRole('heading', { name: '회원가입' }).waitFor();
@@ -76,7 +78,12 @@ test('keyboard only: sign up, pick a job, cancel the wait; labels everywhere, vi
   // focus lands on cancel; Space on the checkbox toggles the fallback option
   assert.equal(await page.evaluate(() => document.activeElement.textContent), '취소');
   await tabTo(page, () => document.activeElement.id === 'fallback-any');
+  // the option goes to the server at once (match.start again, same category, fallbackAny)
+  const fallbackFrame = new Promise((resolve) => {
+    sockets.forEach((s) => s.on('framesent', (f) => { if (/"fallbackAny":true/.test(f.payload)) resolve(f.payload); }));
+  });
   await page.keyboard.press('Space');
+  assert.match(await fallbackFrame, /"type":"match.start"/);
   assert.equal(await page.getByRole('checkbox', { name: /다른 직무/ }).isChecked(), true);
   await tabTo(page, () => document.activeElement.textContent === '취소');
   await page.keyboard.press('Enter');
@@ -242,4 +249,41 @@ test('phone-sized (360x740): sign up, match, chat both ways; nothing wider than 
   await k.shot(a, 'chat-phone');
   k.assertClean(a);
   k.assertClean(b);
+});
+
+test('report and block end the chat: the reporter and blocker see why, the partner sees "partner left"', T, async (t) => {
+  const pairUp = async (tag, cat) => {
+    const a = await k.person(t, browser, server, { name: `${tag}A` });
+    const b = await k.person(t, browser, server, { name: `${tag}B` });
+    await k.signup(a, k.newAccount(`${tag}a`));
+    await k.signup(b, k.newAccount(`${tag}b`));
+    await a.getByRole('button', { name: new RegExp(cat) }).click();
+    await a.waitForURL(/#\/wait$/);
+    await b.getByRole('button', { name: new RegExp(cat) }).click();
+    await a.waitForURL(/#\/chat$/);
+    await b.waitForURL(/#\/chat$/);
+    return [a, b];
+  };
+
+  const [ra, rb] = await pairUp('rep', '보안');
+  await ra.getByRole('button', { name: '신고' }).click();
+  const dlg = ra.getByRole('dialog', { name: '신고하기' });
+  await dlg.waitFor();
+  await assertLabelled(ra);
+  await dlg.getByLabel('사유').selectOption('spam');
+  await dlg.getByLabel('자세한 내용 (선택)').fill('광고 링크만 보내요');
+  await k.shot(ra, 'chat-report-dialog');
+  await dlg.getByRole('button', { name: '신고하기' }).click();
+  await ra.locator('[data-banner="ended"][data-reason="reported"]').waitFor();
+  await rb.locator('[data-banner="ended"][data-reason="partner_left"]').waitFor();
+
+  const [ba, bb] = await pairUp('blk', '게임');
+  await ba.getByRole('button', { name: '차단' }).click();
+  await ba.getByRole('dialog').getByRole('button', { name: '차단' }).click();
+  await ba.locator('[data-banner="ended"][data-reason="blocked"]').filter({ hasText: '상대를 차단했어요.' }).waitFor();
+  await bb.locator('[data-banner="ended"][data-reason="partner_left"]').waitFor();
+  // after the partner left, "홈으로" takes the other one back home
+  await bb.getByRole('button', { name: '홈으로' }).click();
+  await bb.waitForURL(/#\/home$/);
+  for (const p of [ra, rb, ba, bb]) k.assertClean(p);
 });
