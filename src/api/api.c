@@ -45,12 +45,52 @@ const char *api_role_for(const struct app *app, const char *email) {
     return config_is_admin_email(app->cfg, email) ? "admin" : "user";
 }
 
+/* Days since 1970-01-01 → civil year, month, day (proleptic Gregorian; eras of 400 years). */
+static void civil_from_days(int64_t days, int *year, int *month, int *day) {
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *year = (int)(yoe + era * 400 + (*month <= 2));
+}
+
+static char *put_digits(char *p, int v, int width) {
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
+/* RFC 3339 UTC with milliseconds, "2026-12-05T01:02:03.456Z": 24 bytes, no NUL. Written by
+ * hand: it is on the path of every message (strftime and gmtime_r cost more than the rest). */
+static void format_time24(int64_t ms, char out[24]) {
+    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    int rem = (int)(secs - days * 86400), year, month, day;
+    civil_from_days(days, &year, &month, &day);
+    char *p = put_digits(out, year % 10000, 4);
+    *p++ = '-';
+    p = put_digits(p, month, 2);
+    *p++ = '-';
+    p = put_digits(p, day, 2);
+    *p++ = 'T';
+    p = put_digits(p, rem / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, rem / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, rem % 60, 2);
+    *p++ = '.';
+    p = put_digits(p, (int)(ms - secs * 1000), 3);
+    *p = 'Z';
+}
+
 void api_format_time(int64_t ms, char *out, size_t outlen) {
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, outlen - n, ".%03dZ", (int)(ms % 1000));
+    char text[24];
+    format_time24(ms, text);
+    snprintf(out, outlen, "%.24s", text);
 }
 
 json_t *api_id_json(int64_t id) {
@@ -67,11 +107,56 @@ json_t *api_time_json(int64_t ms) {
     return json_string(text);
 }
 
+/* MESSAGE is written as text by one function: REST history, chat.sync, msg.ack and msg.new
+ * all use it, and it is on the path of every message. */
+void api_message_write(buf *b, const store_message *m) {
+    char sent[24];
+    buf_append_cstr(b, "{\"id\":\"");
+    buf_append_u64(b, (uint64_t)m->id);
+    buf_append_cstr(b, "\",\"chatId\":\"");
+    buf_append_u64(b, (uint64_t)m->chat_id);
+    buf_append_cstr(b, "\",\"seq\":");
+    buf_append_u64(b, (uint64_t)m->seq);
+    buf_append_cstr(b, ",\"senderId\":\"");
+    buf_append_u64(b, (uint64_t)m->sender_id);
+    buf_append_cstr(b, "\",\"text\":");
+    buf_append_json_string(b, m->text, strlen(m->text));
+    if (m->sent_at_ms > 0) {
+        format_time24(m->sent_at_ms, sent);
+        buf_append_cstr(b, ",\"sentAt\":\"");
+        buf_append(b, sent, sizeof sent);
+        buf_append_cstr(b, "\"}");
+    } else {
+        buf_append_cstr(b, ",\"sentAt\":null}");
+    }
+}
+
+void api_messages_write(buf *b, const store_message *msgs, size_t count) {
+    buf_append(b, "[", 1);
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            buf_append(b, ",", 1);
+        api_message_write(b, &msgs[i]);
+    }
+    buf_append(b, "]", 1);
+}
+
 json_t *api_message_json(const store_message *m) {
-    return json_pack("{s:o, s:o, s:I, s:o, s:s, s:o}", "id", api_id_json(m->id), "chatId",
-                     api_id_json(m->chat_id), "seq", (json_int_t)m->seq, "senderId",
-                     api_id_json(m->sender_id), "text", m->text, "sentAt",
-                     api_time_json(m->sent_at_ms));
+    buf b = {0};
+    api_message_write(&b, m);
+    json_t *v = b.failed ? NULL : json_loadb(b.data, b.len, 0, NULL);
+    buf_free(&b);
+    return v;
+}
+
+static int append_to_buf(const char *data, size_t len, void *arg) {
+    buf_append(arg, data, len);
+    return 0;
+}
+
+void api_json_write(buf *b, const json_t *v) {
+    if (json_dump_callback(v, append_to_buf, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+        buf_append_cstr(b, "null");
 }
 
 static json_t *string_or_null(const char *s) {

@@ -12,6 +12,7 @@
 #include "auth/jwt.h"
 #include "net/http.h"
 #include "store/store.h"
+#include "util/buf.h"
 
 #define API_CLIENT_IP_MAX 64
 
@@ -27,8 +28,14 @@ json_t *api_id_json(int64_t id);
 /* A time as RFC 3339 UTC, or null when ms <= 0 (new reference). */
 json_t *api_time_json(int64_t ms);
 /* MESSAGE of SPEC §3.3: {id, chatId, seq, senderId, text, sentAt} — the one shape for REST
- * history and WebSocket frames (new reference). */
+ * history and WebSocket frames, written as JSON text (the hot path: every message) … */
+void api_message_write(buf *b, const store_message *m);
+/* … a JSON array of them … */
+void api_messages_write(buf *b, const store_message *msgs, size_t count);
+/* … or as a jansson value, parsed from that text (new reference; NULL out of memory). */
 json_t *api_message_json(const store_message *m);
+/* Any JSON value as compact text (a client's "ref" echoed into a frame written as text). */
+void api_json_write(buf *b, const json_t *v);
 
 /* USER of SPEC §3.3 (new reference). */
 json_t *api_user_json(const struct app *app, const store_user *u);

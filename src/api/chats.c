@@ -150,10 +150,15 @@ static void on_messages(int status, const store_message *msgs, size_t count, voi
         finish_status(op, status, 200);
         return;
     }
-    json_t *list = json_array();
-    for (size_t i = 0; i < count; i++)
-        json_array_append_new(list, api_message_json(&msgs[i]));
-    http_reply_json(op->req, 200, json_pack("{s:o}", "messages", list));
+    buf b = {0};
+    buf_append_cstr(&b, "{\"messages\":");
+    api_messages_write(&b, msgs, count);
+    buf_append(&b, "}", 1);
+    if (b.failed)
+        http_reply_error(op->req, ERR_INTERNAL, NULL);
+    else
+        http_reply(op->req, 200, "application/json; charset=utf-8", b.data, b.len, NULL);
+    buf_free(&b);
     free(op);
 }
 

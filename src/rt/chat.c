@@ -33,23 +33,27 @@ struct send_op {
 };
 
 /* The durable answer: msg.ack to the sending socket, msg.new to every socket of both users
- * (unless this was a retry of a stored message). MESSAGE is rendered once for both frames. */
+ * (unless this was a retry of a stored message). Both are written as text, MESSAGE by the one
+ * renderer REST history uses too. */
 static void deliver_stored(struct send_op *op, const store_message *m) {
     struct rt_socket *s = op->s;
     struct rt_chat *c = imap_get(s->rt->chats, m->chat_id);
     if (c && m->seq > c->last_seq)
         c->last_seq = m->seq;
-    json_t *message = api_message_json(m);
     if (!s->gone) {
-        json_t *ack = json_pack("{s:s, s:s, s:O}", "type", "msg.ack", "clientMsgId",
-                                op->client_msg_id, "message", message);
-        if (ack && op->ref)
-            json_object_set(ack, "ref", op->ref);
-        rt_send(s, ack);
+        buf *b = rt_frame_begin(s->rt, "msg.ack");
+        buf_append_cstr(b, ",\"clientMsgId\":");
+        buf_append_json_string(b, op->client_msg_id, strlen(op->client_msg_id));
+        buf_append_cstr(b, ",\"message\":");
+        api_message_write(b, m);
+        rt_frame_send(s, b, op->ref);
     }
-    if (!m->duplicate && c)
-        rt_send_chat(s->rt, c, json_pack("{s:s, s:O}", "type", "msg.new", "message", message));
-    json_decref(message);
+    if (!m->duplicate && c) {
+        buf *b = rt_frame_begin(s->rt, "msg.new");
+        buf_append_cstr(b, ",\"message\":");
+        api_message_write(b, m);
+        rt_frame_send_chat(s->rt, c, b);
+    }
 }
 
 static void on_appended(int status, const store_message *m, void *arg) {
@@ -151,16 +155,13 @@ static void on_synced(int status, const store_message *msgs, size_t count, void 
         rt_send_error(s, status == STORE_ERR_NOT_FOUND ? "NOT_FOUND" : "UNAVAILABLE",
                       "No such chat for you.", op->ref);
     } else {
-        json_t *list = json_array();
-        for (size_t i = 0; i < count; i++)
-            json_array_append_new(list, api_message_json(&msgs[i]));
-        char id[24];
-        chat_id_text(op->chat_id, id);
-        json_t *frame = json_pack("{s:s, s:s, s:o, s:b}", "type", "chat.history", "chatId", id,
-                                  "messages", list, "more", count == RT_SYNC_MAX);
-        if (frame && op->ref)
-            json_object_set(frame, "ref", op->ref);
-        rt_send(s, frame);
+        buf *b = rt_frame_begin(s->rt, "chat.history");
+        buf_append_cstr(b, ",\"chatId\":\"");
+        buf_append_u64(b, (uint64_t)op->chat_id);
+        buf_append_cstr(b, "\",\"messages\":");
+        api_messages_write(b, msgs, count);
+        buf_append_cstr(b, count == RT_SYNC_MAX ? ",\"more\":true" : ",\"more\":false");
+        rt_frame_send(s, b, op->ref);
     }
     json_decref(op->ref);
     rt_socket_unref(s);

@@ -44,6 +44,49 @@ void rt_send_chat(struct rt *rt, const struct rt_chat *c, json_t *frame) {
     free(text);
 }
 
+#define RT_FRAME_KEEP_BYTES (64 * 1024) /* a bigger frame buffer is released after use */
+
+buf *rt_frame_begin(struct rt *rt, const char *type) {
+    buf *b = &rt->frame;
+    buf_reset(b);
+    b->failed = 0;
+    buf_append_cstr(b, "{\"type\":\"");
+    buf_append_cstr(b, type);
+    buf_append(b, "\"", 1);
+    return b;
+}
+
+/* Closes the frame; 0, or -1 (and the buffer released) when it ran out of memory. */
+static int rt_frame_end(buf *b) {
+    buf_append(b, "}", 1);
+    if (!b->failed)
+        return 0;
+    buf_free(b);
+    return -1;
+}
+
+static void rt_frame_done(buf *b) {
+    if (b->cap > RT_FRAME_KEEP_BYTES)
+        buf_free(b);
+}
+
+void rt_frame_send(struct rt_socket *s, buf *b, json_t *ref) {
+    if (ref) {
+        buf_append_cstr(b, ",\"ref\":");
+        api_json_write(b, ref);
+    }
+    if (rt_frame_end(b) == 0 && !s->gone)
+        ws_send_text(s->ws, b->data, b->len);
+    rt_frame_done(b);
+}
+
+void rt_frame_send_chat(struct rt *rt, const struct rt_chat *c, buf *b) {
+    if (rt_frame_end(b) == 0)
+        for (int i = 0; i < 2; i++)
+            bus_publish(rt->bus, c->users[i], b->data, b->len);
+    rt_frame_done(b);
+}
+
 void rt_send_error(struct rt_socket *s, const char *code, const char *message, json_t *ref) {
     json_t *frame = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message",
                               message ? message : code);

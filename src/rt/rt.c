@@ -188,6 +188,7 @@ void rt_free(struct app *app) {
     imap_free(rt->users);
     imap_free(rt->chats);
     bus_free(rt->bus);
+    buf_free(&rt->frame);
     free(rt);
     app->rt = NULL;
 }

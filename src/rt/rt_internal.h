@@ -15,6 +15,7 @@
 #include "net/ws.h"
 #include "rt/icebreakers.h"
 #include "rt/protocol.h"
+#include "util/buf.h"
 #include "util/imap.h"
 
 #define RT_RECONNECT_WINDOW_MS 30000 /* SPEC §4 chat rule 2: absence that ends a chat */
@@ -83,6 +84,7 @@ struct rt {
     int shutting_down;
     int loaded;           /* active chats restored from the store */
     struct rt_stop *stop; /* while stopping */
+    buf frame;            /* the frame being written as text (rt_frame_begin … rt_frame_send) */
 };
 
 /* frames.c: building and sending frames */
@@ -90,6 +92,13 @@ void rt_send(struct rt_socket *s, json_t *frame);                 /* steals fram
 void rt_send_user(struct rt *rt, int64_t user_id, json_t *frame); /* every socket, via the bus */
 void rt_send_chat(struct rt *rt, const struct rt_chat *c, json_t *frame); /* both users */
 void rt_send_error(struct rt_socket *s, const char *code, const char *message, json_t *ref);
+/* Frames on the hot path are written as text: rt_frame_begin opens {"type":TYPE and returns
+ * the node's frame buffer for the members (each appended as ,"name":value); rt_frame_send
+ * adds "ref" (when given), closes the object and sends it to one socket, rt_frame_send_chat
+ * to every socket of both users of a chat. */
+buf *rt_frame_begin(struct rt *rt, const char *type);
+void rt_frame_send(struct rt_socket *s, buf *frame, json_t *ref);
+void rt_frame_send_chat(struct rt *rt, const struct rt_chat *c, buf *frame);
 json_t *rt_public_json(const struct rt_public *p);
 json_t *rt_chat_json(const struct rt_chat *c, int side);
 int rt_chat_side(const struct rt_chat *c, int64_t user_id); /* 0, 1, or -1 */

@@ -24,6 +24,9 @@
 #include "util/log.h"
 
 #define SQLITE_BUSY_TIMEOUT_MS 5000 /* wait this long for another process's write lock */
+/* Page cache of the one connection, in KiB (negative = KiB to SQLite): the hot parts of the
+ * messages indexes stay in memory instead of being read back through read(2) every batch. */
+#define SQLITE_CACHE_KIB_PRAGMA "-32768"
 
 enum sqlite_stmt_id {
     STMT_BEGIN,
@@ -68,7 +71,13 @@ typedef struct sqlite_backend {
 
 /* ---- statements and parameters ---- */
 
+/* The index of parameter $n. Statements name their parameters $1, $2, … (valid PostgreSQL
+ * too), and SQLite numbers named parameters by first appearance, so index n is usually $n
+ * itself: checked without formatting a string, the lookup by name only when it is not. */
 static int sqlite_param(sqlite3_stmt *st, int n) {
+    const char *at_n = sqlite3_bind_parameter_name(st, n);
+    if (at_n && at_n[0] == '$' && atoi(at_n + 1) == n)
+        return n;
     char name[16];
     snprintf(name, sizeof name, "$%d", n);
     return sqlite3_bind_parameter_index(st, name);
@@ -413,8 +422,10 @@ static int sqlite_connect(sqlite_backend *b, const char *path, char *err, size_t
     sqlite3_busy_timeout(b->db, SQLITE_BUSY_TIMEOUT_MS);
     int rc = sqlite_enable_wal(b, err, errlen);
     if (rc == 0)
-        rc = sqlite_exec_text(b, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "pragmas",
-                              err, errlen);
+        rc = sqlite_exec_text(b,
+                              "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+                              "PRAGMA cache_size = " SQLITE_CACHE_KIB_PRAGMA,
+                              "pragmas", err, errlen);
     return rc;
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 void buf_init(buf *b, size_t initial_cap) {
     memset(b, 0, sizeof *b);
     if (initial_cap)
@@ -77,30 +79,25 @@ void buf_append_u64(buf *b, uint64_t v) {
     buf_append(b, tmp + i, sizeof tmp - (size_t)i);
 }
 
-/* Length of the valid UTF-8 sequence at s (1–4), or 0 when it is not valid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    size_t len = c < 0x80             ? 1
-                 : (c & 0xE0) == 0xC0 ? 2
-                 : (c & 0xF0) == 0xE0 ? 3
-                 : (c & 0xF8) == 0xF0 ? 4
-                                      : 0;
-    if (len == 0 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    if (c == 0xC0 || c == 0xC1 || c > 0xF4 || (c == 0xE0 && s[1] < 0xA0) ||
-        (c == 0xED && s[1] >= 0xA0) || (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-        return 0;
-    return len;
+/* Bytes that go into a JSON string as they are: printable ASCII but '"' and '\\'. */
+static int json_plain(unsigned char c) {
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
+/* Plain runs are appended whole; a quote, a backslash or a control character is escaped; a
+ * UTF-8 sequence goes as it is when valid, as U+FFFD when not. */
 void buf_append_json_string(buf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
+    buf_reserve(b, n + 2);
     buf_append(b, "\"", 1);
     for (size_t i = 0; i < n;) {
+        size_t run = i;
+        while (run < n && json_plain(p[run]))
+            run++;
+        buf_append(b, p + i, run - i);
+        if ((i = run) == n)
+            break;
         unsigned char c = p[i];
         if (c == '"' || c == '\\') {
             char esc[2] = {'\\', (char)c};
@@ -110,15 +107,12 @@ void buf_append_json_string(buf *b, const char *s, size_t n) {
             char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             buf_append(b, esc, 6);
             i++;
+        } else if (utf8_next(p, n, &run) < 0) {
+            buf_append(b, "\\ufffd", 6);
+            i++;
         } else {
-            size_t len = utf8_seq_len(p + i, n - i);
-            if (len == 0) {
-                buf_append(b, "\\ufffd", 6);
-                i++;
-            } else {
-                buf_append(b, p + i, len);
-                i += len;
-            }
+            buf_append(b, p + i, run - i);
+            i = run;
         }
     }
     buf_append(b, "\"", 1);
