@@ -1,6 +1,7 @@
 'use strict';
-// Two people in two browser contexts: sign up, pick 백엔드, get matched, chat both ways with
-// typing and read marks; a message that looks like HTML stays text; one reloads mid-chat and is
+// Two people in two browser contexts: sign up, B's home counts A waiting in 백엔드, get matched,
+// chat both ways with typing and read marks; bubble times and history dates per language; a
+// message that looks like HTML stays text; one reloads mid-chat and is
 // back in the same chat with nothing lost (an unacked message survives the reload in the outbox);
 // banners for "reconnecting…", "partner reconnecting" and "partner left"; history with the
 // transcript. Screenshots of each screen go to tests/browser/artifacts/.
@@ -45,8 +46,12 @@ test('two people match in 백엔드, chat, reload, reconnect, leave, and read th
   await k.signup(a, alice);
   await k.signup(b, bob);
   await k.shot(a, 'home-desktop');
-  // 12 categories with counts
+  // 12 categories, each with its waiting count; nobody waits in 백엔드 yet
   assert.equal(await a.locator('.cat').count(), 12);
+  const counts = await a.locator('.cat .cat-count').allTextContents();
+  assert.equal(counts.filter((x) => /^\d+명 대기$/.test(x)).length, 12, `counts: ${counts}`);
+  const bobsBackend = b.locator('[data-cat="backend"] .cat-count');
+  assert.equal(await bobsBackend.textContent(), '0명 대기');
 
   // A waits in 백엔드
   await a.getByRole('button', { name: /백엔드/ }).click();
@@ -56,6 +61,9 @@ test('two people match in 백엔드, chat, reload, reconnect, leave, and read th
   await a.getByRole('button', { name: '취소' }).waitFor();
   await a.waitForFunction(() => /^0:0[1-9]$/.test(document.querySelector('.elapsed').textContent));
   await k.shot(a, 'waiting-desktop');
+  // the counts are live: B's home shows A waiting in 백엔드 (and only there)
+  await bobsBackend.filter({ hasText: /^1명 대기$/ }).waitFor();
+  assert.equal(await b.locator('[data-cat="frontend"] .cat-count').textContent(), '0명 대기');
 
   // B picks 백엔드 too: both land in the chat, each seeing the other
   await b.getByRole('button', { name: /백엔드/ }).click();
@@ -102,6 +110,22 @@ test('two people match in 백엔드, chat, reload, reconnect, leave, and read th
   await b.locator('.msg.theirs .bubble', { hasText: 'Go로 API' }).waitFor();
   await a.locator('.msg.mine', { hasText: 'Go로 API' }).locator('[data-status="read"]').waitFor();
   await k.shot(a, 'chat-desktop');
+
+  // times follow the language: a bubble's time is toLocaleTimeString for ko-KR, then for en-US
+  const timeEl = a.locator('.msg.mine', { hasText: 'Go로 API' }).locator('time');
+  const sentAt = await timeEl.getAttribute('datetime');
+  const timeIn = (loc) => a.evaluate(([iso, l]) => new Date(iso).toLocaleTimeString(l, { hour: 'numeric', minute: '2-digit' }), [sentAt, loc]);
+  const timeKo = await timeEl.textContent();
+  assert.equal(timeKo, await timeIn('ko-KR'));
+  assert.match(timeKo, /^(오전|오후) \d{1,2}:\d{2}$/);
+  await a.getByTestId('lang-toggle').click();
+  await a.getByRole('button', { name: 'Send' }).waitFor();
+  const timeEn = await timeEl.textContent();
+  assert.equal(timeEn, await timeIn('en-US'));
+  assert.match(timeEn, /^\d{1,2}:\d{2}\s[AP]M$/);
+  assert.notEqual(timeEn, timeKo);
+  await a.getByTestId('lang-toggle').click();
+  await a.getByRole('button', { name: '보내기' }).waitFor();
 
   // an unacked message: B's send never reaches the server, shows as pending, and is kept
   // in the outbox across a reload, then delivered once (no duplicate)
@@ -159,6 +183,21 @@ test('two people match in 백엔드, chat, reload, reconnect, leave, and read th
   await item.waitFor();
   assert.equal(await a.getByTestId('history').getByRole('link').count(), 1);
   await k.shot(a, 'history-desktop');
+  // the date follows the language too (toLocaleString for ko-KR, then en-US)
+  const dateEl = a.getByTestId('history').locator('time');
+  const startedAt = await dateEl.getAttribute('datetime');
+  const dateIn = (loc) => a.evaluate(([iso, l]) => new Date(iso).toLocaleString(l, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' }), [startedAt, loc]);
+  const dateKo = await dateEl.textContent();
+  assert.equal(dateKo, await dateIn('ko-KR'));
+  assert.match(dateKo, /^\d{4}년 \d{1,2}월 \d{1,2}일 (오전|오후) \d{1,2}:\d{2}$/);
+  await a.getByTestId('lang-toggle').click();
+  await a.getByRole('heading', { name: 'Past chats' }).waitFor();
+  await dateEl.waitFor();
+  const dateEn = await dateEl.textContent();
+  assert.equal(dateEn, await dateIn('en-US'));
+  assert.match(dateEn, /^[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}\s[AP]M$/);
+  await a.getByTestId('lang-toggle').click();
+  await a.getByRole('heading', { name: '지난 대화' }).waitFor();
   await item.click();
   await a.waitForURL(/#\/history\/.+/);
   await a.getByRole('heading', { name: `${bob.nickname}님과의 대화` }).waitFor();

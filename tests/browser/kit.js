@@ -61,8 +61,8 @@ async function launch(t) {
 
 // A new context (its own cookie jar: one person) and page. Problems seen by the page are
 // collected in page.problems and checked by assertClean(page) (and after the test).
-async function person(t, browser, server, { locale = 'ko-KR', viewport = { width: 1280, height: 800 }, name = 'page', permissions } = {}) {
-  const context = await browser.newContext({ baseURL: server.origin, locale, viewport, permissions });
+async function person(t, browser, server, { locale = 'ko-KR', viewport = { width: 1280, height: 800 }, name = 'page', permissions, storageState } = {}) {
+  const context = await browser.newContext({ baseURL: server.origin, locale, viewport, permissions, storageState });
   context.setDefaultTimeout(WAIT);
   const page = await context.newPage();
   page.name = name;
@@ -114,7 +114,8 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 }
 
-// Signs up through the form (mouse-free: fill + Enter) and waits for home.
+// Signs up through the form (fills the fields, clicks the button) and waits for home. The
+// keyboard-only sign-up is tested on its own in screens.test.js.
 async function signup(page, acct) {
   await page.goto('/#/signup');
   await page.getByLabel('닉네임').fill(acct.nickname);
@@ -125,4 +126,43 @@ async function signup(page, acct) {
   await page.getByRole('heading', { name: '누구와 이야기할까요?' }).waitFor();
 }
 
-module.exports = { WAIT, ARTIFACTS, startServer, launch, person, assertClean, newAccount, shot, signup, rand };
+// Every HTTP request of the page, from the Chrome DevTools Protocol: encodedDataLength (bytes on
+// the wire, headers included) when it finished, decoded body bytes, type and status. settled()
+// waits until every request that started has finished or failed.
+async function recordNetwork(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const reqs = new Map();
+  cdp.on('Network.requestWillBeSent', (e) => {
+    if (e.request.url.startsWith('data:')) return;
+    reqs.set(e.requestId, { url: e.request.url, path: new URL(e.request.url).pathname, type: e.type, status: 0, wire: 0, body: 0, done: false });
+  });
+  cdp.on('Network.responseReceived', (e) => {
+    const r = reqs.get(e.requestId);
+    if (r) { r.status = e.response.status; r.type = e.type; }
+  });
+  cdp.on('Network.dataReceived', (e) => {
+    const r = reqs.get(e.requestId);
+    if (r) r.body += e.dataLength;
+  });
+  cdp.on('Network.loadingFinished', (e) => {
+    const r = reqs.get(e.requestId);
+    if (r) { r.wire = e.encodedDataLength; r.done = true; }
+  });
+  cdp.on('Network.loadingFailed', (e) => {
+    const r = reqs.get(e.requestId);
+    if (r) { r.failed = e.errorText; r.done = true; }
+  });
+  await cdp.send('Network.enable');
+  return {
+    list: () => [...reqs.values()],
+    async settled() {
+      const end = Date.now() + WAIT;
+      while ([...reqs.values()].some((r) => !r.done)) {
+        if (Date.now() > end) assert.fail(`requests never finished: ${[...reqs.values()].filter((r) => !r.done).map((r) => r.path)}`);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    },
+  };
+}
+
+module.exports = { WAIT, ARTIFACTS, startServer, launch, person, assertClean, newAccount, shot, signup, rand, recordNetwork };

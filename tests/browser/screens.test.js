@@ -118,7 +118,8 @@ test('language: Korean by default, English when the browser prefers it, the togg
   // remembered across a reload, and still signed in
   await page.reload();
   await page.getByRole('heading', { name: 'Who do you want to talk to?' }).waitFor();
-  // dates follow the language: the history page of a fresh account says so in English
+  // the history page (empty for a fresh account) follows the toggle both ways; dates and
+  // times per language are checked in chat.test.js
   await page.getByRole('link', { name: 'History' }).click();
   await page.getByText('No chats yet. Start your first one!').waitFor();
   await page.getByTestId('lang-toggle').click();
@@ -210,7 +211,7 @@ test('settings: profile, password, log out everywhere, delete account; Google on
   k.assertClean(e);
 });
 
-test('phone-sized (360x740): sign up, match, chat both ways; nothing wider than the screen', T, async (t) => {
+test('phone-sized (360x740): sign up, match, chat both ways, "다음 사람" back into the queue; nothing wider than the screen', T, async (t) => {
   const phone = { width: 360, height: 740 };
   const a = await k.person(t, browser, server, { name: 'phoneA', viewport: phone });
   const b = await k.person(t, browser, server, { name: 'phoneB', viewport: phone });
@@ -247,6 +248,13 @@ test('phone-sized (360x740): sign up, match, chat both ways; nothing wider than 
   assert.ok(box && box.y + box.height <= 740 && box.x + box.width <= 360, `send button off screen: ${JSON.stringify(box)}`);
   await noOverflow(a, 'chat');
   await k.shot(a, 'chat-phone');
+  // "다음 사람" in a live chat: the chat ends for both, and A goes straight back into the queue
+  await a.getByRole('button', { name: '다음 사람' }).click();
+  await b.locator('[data-banner="ended"][data-reason="partner_left"]').waitFor();
+  await a.waitForURL(/#\/wait$/);
+  await a.getByText('프론트엔드 카테고리').waitFor();
+  await a.getByRole('button', { name: '취소' }).click();
+  await a.waitForURL(/#\/home$/);
   k.assertClean(a);
   k.assertClean(b);
 });

@@ -41,7 +41,7 @@ test('the page: strict CSP, nosniff, Referrer-Policy, no framing; no inline code
   }
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
   assert.equal(res.headers['x-content-type-options'], 'nosniff');
-  assert.ok(res.headers['referrer-policy'], 'Referrer-Policy');
+  assert.equal(res.headers['referrer-policy'], 'same-origin');
   assert.equal(res.headers['x-frame-options'], 'DENY');
 
   const html = fs.readFileSync(path.join(WEB, 'index.html'), 'utf8');
@@ -94,31 +94,64 @@ test('tokens: only in memory; one refresh in flight; refresh on TOKEN_EXPIRED an
   assert.equal(refreshes - before2, 1, 'one refresh after TOKEN_EXPIRED');
 
   // before expiry (15 min): a refresh, without any call failing first
+  const tokenNow = () => page.evaluate(async () => (await import('/js/api.js')).token());
   const before3 = refreshes;
-  const next = page.waitForRequest((r) => r.url().endsWith('/api/v1/auth/refresh'));
-  await page.clock.fastForward('14:30');
-  await next;
-  assert.ok(refreshes > before3);
+  const oldToken = await tokenNow();
+  await page.clock.fastForward('13:00');
+  await page.waitForTimeout(300);
+  assert.equal(refreshes, before3, 'no refresh 2 minutes before expiry');
+  const next = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/refresh'));
+  await page.clock.fastForward('01:30');
+  assert.equal((await next).status(), 200);
+  for (let i = 0; i < 100 && (await tokenNow()) === oldToken; i++) await page.waitForTimeout(50);
+  assert.notEqual(await tokenNow(), oldToken, 'the page uses the new access token');
+  assert.equal(refreshes - before3, 1, 'one refresh a minute before expiry');
   k.assertClean(page);
 });
 
-test('first load transfers < 100 KB; the manifest and its icons are there', T, async (t) => {
+// One load's weight: every request the page made (CDP encodedDataLength: bytes on the wire,
+// headers included), counted once nothing is in flight; under 100 KB in all, and no script or
+// stylesheet over 30 KB.
+async function assertLoadWeight(page, net, what) {
+  await page.waitForLoadState('networkidle');
+  await net.settled();
+  const reqs = net.list();
+  const total = reqs.reduce((n, r) => n + r.wire, 0);
+  const files = reqs.map((r) => `${r.path} ${r.wire}`).join(', ');
+  process.stdout.write(`# ${what}: ${reqs.length} requests, ${total} bytes transferred (${files})\n`);
+  assert.deepEqual(reqs.filter((r) => r.failed).map((r) => `${r.path} ${r.failed}`), [], `[${what}] failed requests`);
+  assert.deepEqual(reqs.filter((r) => !(r.wire > 0)).map((r) => r.path), [], `[${what}] requests with no byte count`);
+  assert.ok(reqs.some((r) => r.path === '/js/app.js') && reqs.some((r) => r.type === 'Stylesheet'), `[${what}] the page's files were counted: ${files}`);
+  assert.ok(total < 100 * 1024, `[${what}] transfers ${total} bytes: ${files}`);
+  for (const r of reqs.filter((x) => x.type === 'Script' || x.type === 'Stylesheet')) {
+    assert.ok(r.body > 0 && r.body <= 30 * 1024, `[${what}] ${r.path} is ${r.body} bytes (decoded)`);
+    assert.ok(r.wire <= 30 * 1024, `[${what}] ${r.path} transfers ${r.wire} bytes`);
+  }
+  return reqs;
+}
+
+test('first load transfers < 100 KB signed out and signed in, no JS or CSS file over 30 KB; the manifest and its icons', T, async (t) => {
   const page = await k.person(t, browser, server, { name: 'weight' });
-  const sizes = [];
-  page.on('requestfinished', async (req) => {
-    const type = req.resourceType();
-    if (!['document', 'script', 'stylesheet'].includes(type)) return;
-    const s = await req.sizes();
-    sizes.push({ url: new URL(req.url()).pathname, type, bytes: s.responseBodySize + s.responseHeadersSize });
-  });
+  const net = await k.recordNetwork(page);
   await page.goto('/');
   await page.getByRole('heading', { name: '로그인' }).waitFor();
-  await page.waitForLoadState('networkidle');
-  const total = sizes.reduce((n, s) => n + s.bytes, 0);
-  const files = sizes.map((s) => `${s.url} ${s.bytes}`).join(', ');
-  process.stdout.write(`# first load: ${sizes.length} files, ${total} bytes transferred (${files})\n`);
-  assert.ok(sizes.some((s) => s.type === 'script') && sizes.some((s) => s.type === 'stylesheet'));
-  assert.ok(total < 100 * 1024, `first load transfers ${total} bytes: ${files}`);
+  await assertLoadWeight(page, net, 'first load, signed out');
+
+  // signed in, empty cache: a new context with only the refresh cookie of a fresh account
+  const first = await k.person(t, browser, server, { name: 'weight-signup' });
+  await k.signup(first, k.newAccount('wt'));
+  const state = await first.context().storageState();
+  await first.close();
+  const member = await k.person(t, browser, server, { name: 'weight-signed-in', storageState: state });
+  const net2 = await k.recordNetwork(member);
+  await member.goto('/');
+  await member.getByRole('heading', { name: '누구와 이야기할까요?' }).waitFor();
+  // the views fetched ahead of time once signed in are part of this load
+  const lazyViews = ['/js/views/chat.js', '/js/views/history.js', '/js/views/settings.js'];
+  await member.waitForFunction((vs) => vs.every((v) => performance.getEntriesByName(`${location.origin}${v}`).length), lazyViews);
+  const reqs = await assertLoadWeight(member, net2, 'first load, signed in');
+  for (const v of lazyViews) assert.ok(reqs.some((r) => r.path === v), `${v} counted`);
+  assert.ok(reqs.some((r) => r.path === '/api/v1/auth/refresh' && r.status === 200), 'the load was signed in');
 
   const man = await h.request(`${server.url}/manifest.webmanifest`);
   assert.equal(man.status, 200);
@@ -139,6 +172,7 @@ test('first load transfers < 100 KB; the manifest and its icons are there', T, a
     assert.equal(res.body.readUInt32BE(20), size, 'PNG height');
   }
   k.assertClean(page);
+  k.assertClean(member);
 });
 
 // Makes the page believe it is hidden (or visible again) and says so.
