@@ -10,7 +10,8 @@
  * name ("$N" through sqlite3_bind_parameter_index), never by position.
  *
  * Account and refresh-token jobs live in sqlite_accounts.c, chat history and safety jobs in
- * sqlite_chats.c; sqlite_priv.h is the seam.
+ * sqlite_chats.c, message appends (one statement each, no savepoint) in sqlite_messages.c, WAL
+ * checkpoints (a thread of their own) in sqlite_checkpoint.c; sqlite_priv.h is the seam.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@
 /* Page cache of the one connection, in KiB (negative = KiB to SQLite): the hot parts of the
  * messages indexes stay in memory instead of being read back through read(2) every batch. */
 #define SQLITE_CACHE_KIB_PRAGMA "-32768"
+/* A WAL file that grew under load is cut back to this size when the log restarts. */
+#define SQLITE_WAL_KEEP_BYTES "67108864"
 
 enum sqlite_stmt_id {
     STMT_BEGIN,
@@ -37,9 +40,6 @@ enum sqlite_stmt_id {
     STMT_ROLLBACK_TO,
     STMT_PING,
     STMT_CHAT_INSERT,
-    STMT_MESSAGE_FIND,
-    STMT_CHAT_NEXT_SEQ,
-    STMT_MESSAGE_INSERT,
     STMT_COUNT
 };
 
@@ -53,13 +53,6 @@ static const char *const sqlite_sql[STMT_COUNT] = {
     [STMT_PING] = "SELECT 1",
     [STMT_CHAT_INSERT] = "INSERT INTO chats (category, user_a, user_b, started_at) "
                          "VALUES ($1, $2, $3, $4) RETURNING id",
-    [STMT_MESSAGE_FIND] = "SELECT id, seq, text, sent_at FROM messages "
-                          "WHERE chat_id = $1 AND sender_id = $2 AND client_msg_id = $3",
-    [STMT_CHAT_NEXT_SEQ] = "UPDATE chats SET last_seq = last_seq + 1 WHERE id = $1 "
-                           "RETURNING last_seq",
-    [STMT_MESSAGE_INSERT] = "INSERT INTO messages "
-                            "(chat_id, seq, sender_id, client_msg_id, text, sent_at) "
-                            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
 };
 
 typedef struct sqlite_backend {
@@ -67,6 +60,8 @@ typedef struct sqlite_backend {
     sqlite3_stmt *stmt[STMT_COUNT];
     sqlite_accounts *accounts;
     sqlite_chats *chats;
+    sqlite_messages *messages;
+    sqlite_checkpointer *checkpointer;
 } sqlite_backend;
 
 /* ---- statements and parameters ---- */
@@ -123,6 +118,8 @@ static int sqlite_prepare_all(sqlite_backend *b, char *err, size_t errlen) {
     int rc = sqlite_prepare_list(b->db, sqlite_sql, b->stmt, STMT_COUNT, err, errlen);
     if (rc == 0)
         rc = sqlite_accounts_open(b->db, &b->accounts, err, errlen);
+    if (rc == 0)
+        rc = sqlite_messages_open(b->db, &b->messages, err, errlen);
     return rc == 0 ? sqlite_chats_open(b->db, &b->chats, err, errlen) : rc;
 }
 
@@ -208,83 +205,6 @@ static int sqlite_job_chat_create(sqlite_backend *b, store_chat *chat) {
     return sqlite_finish(st, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
 }
 
-/* Copies the stored row of a repeated message into the job. The stored text is kept when it
- * differs from the retry's text: the stored row is the answer. */
-static int sqlite_message_take_row(store_job *job, sqlite3_stmt *st) {
-    store_message *m = &job->row.message;
-    const char *text = (const char *)sqlite3_column_text(st, 2);
-    m->id = sqlite3_column_int64(st, 0);
-    m->seq = sqlite3_column_int64(st, 1);
-    m->sent_at_ms = sqlite3_column_int64(st, 3);
-    m->duplicate = 1;
-    if (text && strcmp(text, m->text) != 0) {
-        job->owned = strdup(text);
-        if (!job->owned)
-            return SQLITE_NOMEM;
-        m->text = job->owned;
-    }
-    return SQLITE_OK;
-}
-
-/* Looks up (chat, sender, client_msg_id): 1 and the row in the job when found, 0 when not,
- * or a negative store_status. */
-static int sqlite_message_find(sqlite_backend *b, store_job *job) {
-    store_message *m = &job->row.message;
-    sqlite3_stmt *st = b->stmt[STMT_MESSAGE_FIND];
-    int found = 0;
-    int rc = sqlite_bind_i64(st, 1, m->chat_id);
-    if (rc == SQLITE_OK && (rc = sqlite_bind_i64(st, 2, m->sender_id)) == SQLITE_OK &&
-        (rc = sqlite_bind_text(st, 3, m->client_msg_id)) == SQLITE_OK)
-        rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        found = 1;
-        rc = sqlite_message_take_row(job, st);
-    }
-    int status = sqlite_finish(st, rc);
-    return status != STORE_OK ? status : found;
-}
-
-/* Takes the chat's next seq into m->seq; STORE_ERR_NOT_FOUND when the chat does not exist. */
-static int sqlite_chat_next_seq(sqlite_backend *b, store_message *m) {
-    sqlite3_stmt *st = b->stmt[STMT_CHAT_NEXT_SEQ];
-    int rc = sqlite_bind_i64(st, 1, m->chat_id);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        m->seq = sqlite3_column_int64(st, 0);
-        rc = SQLITE_OK;
-    }
-    int status = sqlite_finish(st, rc);
-    return status == STORE_OK && rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : status;
-}
-
-static int sqlite_message_insert(sqlite_backend *b, store_message *m) {
-    sqlite3_stmt *st = b->stmt[STMT_MESSAGE_INSERT];
-    m->sent_at_ms = store_now_ms();
-    int rc = sqlite_bind_i64(st, 1, m->chat_id);
-    if (rc == SQLITE_OK && (rc = sqlite_bind_i64(st, 2, m->seq)) == SQLITE_OK &&
-        (rc = sqlite_bind_i64(st, 3, m->sender_id)) == SQLITE_OK &&
-        (rc = sqlite_bind_text(st, 4, m->client_msg_id)) == SQLITE_OK &&
-        (rc = sqlite_bind_text(st, 5, m->text)) == SQLITE_OK &&
-        (rc = sqlite_bind_i64(st, 6, m->sent_at_ms)) == SQLITE_OK)
-        rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        m->id = sqlite3_column_int64(st, 0);
-        rc = SQLITE_OK;
-    }
-    return sqlite_finish(st, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
-}
-
-static int sqlite_job_message_append(sqlite_backend *b, store_job *job) {
-    int found = sqlite_message_find(b, job);
-    if (found != 0)
-        return found > 0 ? STORE_OK : found;
-    int status = sqlite_chat_next_seq(b, &job->row.message);
-    if (status != STORE_OK)
-        return status;
-    return sqlite_message_insert(b, &job->row.message);
-}
-
 static int sqlite_job_run(sqlite_backend *b, store_job *job) {
     switch (job->kind) {
         case STORE_JOB_PING:
@@ -292,7 +212,7 @@ static int sqlite_job_run(sqlite_backend *b, store_job *job) {
         case STORE_JOB_CHAT_CREATE:
             return sqlite_job_chat_create(b, &job->row.chat);
         case STORE_JOB_MESSAGE_APPEND:
-            return sqlite_job_message_append(b, job);
+            return sqlite_messages_append(b->messages, job, store_now_ms());
         case STORE_JOB_USER_CREATE:
         case STORE_JOB_USER_BY_EMAIL:
         case STORE_JOB_USER_BY_ID:
@@ -339,9 +259,23 @@ static int sqlite_job_isolated(sqlite_backend *b, store_job *job) {
     return sqlite_exec_stmt(b, STMT_RELEASE) == STORE_OK ? 0 : -1;
 }
 
+/* A message append runs without a savepoint (it is one statement: a failure changes nothing);
+ * every other job gets one, after the seqs appended so far are written for it to see. Returns
+ * 0, or -1 when the enclosing transaction is no longer usable. */
+static int sqlite_job_in_batch(sqlite_backend *b, store_job *job) {
+    if (job->kind != STORE_JOB_MESSAGE_APPEND) {
+        if (sqlite_messages_flush(b->messages) != STORE_OK)
+            return -1;
+        return sqlite_job_isolated(b, job);
+    }
+    job->status = sqlite_job_run(b, job);
+    return sqlite3_get_autocommit(b->db) ? -1 : 0; /* an I/O error may have ended the txn */
+}
+
 static void sqlite_rollback(sqlite_backend *b) {
     if (!sqlite3_get_autocommit(b->db))
         sqlite_exec_stmt(b, STMT_ROLLBACK);
+    sqlite_messages_rollback(b->messages);
 }
 
 static int sqlite_run_batch(void *ctx, store_job *jobs) {
@@ -349,12 +283,13 @@ static int sqlite_run_batch(void *ctx, store_job *jobs) {
     if (sqlite_exec_stmt(b, STMT_BEGIN) != STORE_OK)
         return STORE_ERR_UNAVAILABLE;
     for (store_job *job = jobs; job; job = job->next) {
-        if (sqlite_job_isolated(b, job) != 0) {
+        if (sqlite_job_in_batch(b, job) != 0) {
             sqlite_rollback(b);
             return STORE_ERR_UNAVAILABLE;
         }
     }
-    if (sqlite_exec_stmt(b, STMT_COMMIT) != STORE_OK) {
+    if (sqlite_messages_flush(b->messages) != STORE_OK ||
+        sqlite_exec_stmt(b, STMT_COMMIT) != STORE_OK) {
         sqlite_rollback(b);
         return STORE_ERR_UNAVAILABLE;
     }
@@ -365,7 +300,9 @@ static void sqlite_close(void *ctx) {
     sqlite_backend *b = ctx;
     if (!b)
         return;
+    sqlite_checkpointer_stop(b->db, b->checkpointer);
     sqlite_chats_close(b->chats);
+    sqlite_messages_close(b->messages);
     sqlite_accounts_close(b->accounts);
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(b->stmt[i]);
@@ -424,7 +361,8 @@ static int sqlite_connect(sqlite_backend *b, const char *path, char *err, size_t
     if (rc == 0)
         rc = sqlite_exec_text(b,
                               "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
-                              "PRAGMA cache_size = " SQLITE_CACHE_KIB_PRAGMA,
+                              "PRAGMA cache_size = " SQLITE_CACHE_KIB_PRAGMA "; "
+                              "PRAGMA journal_size_limit = " SQLITE_WAL_KEEP_BYTES,
                               "pragmas", err, errlen);
     return rc;
 }
@@ -539,6 +477,8 @@ int sqlite_backend_open(const char *path, const store_backend_ops **ops, void **
         rc = sqlite_migrate(b, migrations_applied, err, errlen);
     if (rc == 0)
         rc = sqlite_prepare_all(b, err, errlen);
+    if (rc == 0)
+        rc = sqlite_checkpointer_start(b->db, path, &b->checkpointer, err, errlen);
     if (rc != 0) {
         sqlite_close(b);
         return rc;

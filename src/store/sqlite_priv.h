@@ -50,4 +50,28 @@ int sqlite_chats_open(sqlite3 *db, sqlite_chats **out, char *err, size_t errlen)
 void sqlite_chats_close(sqlite_chats *c);
 int sqlite_chats_run(sqlite_chats *c, store_job *job);
 
+/* Message appends (sqlite_messages.c): one statement per message, seqs from a cache. */
+typedef struct sqlite_messages sqlite_messages;
+
+int sqlite_messages_open(sqlite3 *db, sqlite_messages **out, char *err, size_t errlen);
+void sqlite_messages_close(sqlite_messages *m);
+/* Appends job->row.message (sent at now_ms) with the chat's next seq, or answers the stored row
+ * of a repeated (chat, sender, clientMsgId). Runs without a savepoint: a failed append changes
+ * nothing. STORE_ERR_NOT_FOUND when the chat does not exist. */
+int sqlite_messages_append(sqlite_messages *m, store_job *job, int64_t now_ms);
+/* Writes chats.last_seq of every chat the open batch appended to. */
+int sqlite_messages_flush(sqlite_messages *m);
+/* After a batch that did not commit: the cached seqs are forgotten. */
+void sqlite_messages_rollback(sqlite_messages *m);
+
+/* Checkpoints on a thread of their own (sqlite_checkpoint.c). start turns the writer's automatic
+ * checkpoints off and hooks its commits; stop (before the writer closes) unhooks, joins the
+ * thread, closes its connection and returns how many checkpoints it ran. stop(NULL) does nothing.
+ */
+typedef struct sqlite_checkpointer sqlite_checkpointer;
+
+int sqlite_checkpointer_start(sqlite3 *writer, const char *path, sqlite_checkpointer **out,
+                              char *err, size_t errlen);
+uint64_t sqlite_checkpointer_stop(sqlite3 *writer, sqlite_checkpointer *c);
+
 #endif

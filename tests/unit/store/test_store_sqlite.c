@@ -1,5 +1,8 @@
 /* test_store_sqlite.c — the store on its SQLite backend: migrations, chats, message append with
- * gap-free seq, idempotent retries, group commit, and shutdown.
+ * gap-free seq, idempotent retries, group commit, and shutdown. Seqs come from a cache of each
+ * chat's last seq: checked against another writer on the same file, and against a read-mark job
+ * in the same batch as the appends (chats.last_seq is written before any other job runs).
+ * Checkpoints run on a thread of their own: the database file must grow while the store is open.
  *
  * Each test runs the real libuv loop against a real SQLite file in its own mkdtemp directory and
  * ends with uv_loop_close() == 0 (no leaked handle). Direct sqlite3 reads in here only check what
@@ -11,9 +14,11 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store/store.h"
 #include "store_fixture.h"
@@ -263,6 +268,110 @@ static void test_unknown_chat_is_not_found(void **state) {
     assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 2);
 }
 
+/* Runs one statement on the file through a connection of the test's own, while the store has
+ * it open (WAL lets a second writer in between the store's batches). */
+static void exec_beside(sf_fixture *fx, const char *sql) {
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *err = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK)
+        fail_msg("%s: %s", sql, err ? err : "?");
+    sqlite3_close(db);
+}
+
+static void test_another_writer_does_not_break_seq(void **state) {
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    assert_int_equal(append(fx, s, chat, 1, "a", "one").msg.seq, 1); /* seq 1 now cached */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "BEGIN; INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, sent_at) "
+             "VALUES (%lld, 2, 2, 'x', 'from elsewhere', 1); "
+             "UPDATE chats SET last_seq = 2 WHERE id = %lld; COMMIT",
+             (long long)chat, (long long)chat);
+    exec_beside(fx, sql);
+    record r = append(fx, s, chat, 1, "b", "two");
+    assert_int_equal(r.status, STORE_OK);
+    assert_int_equal(r.msg.seq, 3);
+    assert_int_equal(r.msg.duplicate, 0);
+    record again = append(fx, s, chat, 2, "x", "from elsewhere"); /* its retry is known */
+    assert_int_equal(again.msg.duplicate, 1);
+    assert_int_equal(again.msg.seq, 2);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 3);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 3);
+}
+
+static void test_read_mark_in_the_batch_of_its_appends(void **state) {
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    record r[3] = {{0}};
+    sf_status_rec read = {0};
+    /* A second connection holds the write lock, so the store thread waits in its BEGIN while
+     * the later jobs queue up: the read mark shares a batch with appends not yet committed
+     * (all four together, or the first append alone and then the other three). */
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_message_append(s, chat, 1, "a", "one", on_message, &r[0]), 0);
+    uv_sleep(100);
+    assert_int_equal(store_message_append(s, chat, 1, "b", "two", on_message, &r[1]), 0);
+    assert_int_equal(store_message_append(s, chat, 1, "c", "three", on_message, &r[2]), 0);
+    assert_int_equal(store_chat_mark_read(s, chat, 2, 3, sf_on_status, &read), 0);
+    assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(lock);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(read.fired, 1);
+    assert_int_equal(read.status, STORE_OK);
+    assert_int_equal(r[2].msg.seq, 3);
+    assert_true(store_commits(s) <= 3); /* the chat, then one or two batches */
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT read_seq_b FROM chats"), 3);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 3);
+}
+
+static void on_message_counted(int status, const store_message *msg, void *arg) {
+    (void)msg;
+    int *ok = arg;
+    *ok += status == STORE_OK;
+}
+
+static int64_t file_bytes(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+/* Automatic checkpoints are off on the writer: the checkpoint thread must copy the log into the
+ * database file while the store is open, or the WAL would grow without end. */
+static void test_checkpoints_run_while_open(void **state) {
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    int64_t before = file_bytes(fx->path);
+    char text[1025], id[16];
+    memset(text, 'x', sizeof text - 1);
+    text[sizeof text - 1] = '\0';
+    int ok = 0;
+    for (int i = 0; i < 6000; i++) { /* ~6 MB of rows: well past 1000 pages of log */
+        snprintf(id, sizeof id, "m%d", i);
+        assert_int_equal(
+            store_message_append(s, chat, 1 + i % 2, id, text, on_message_counted, &ok), 0);
+        if (i % 500 == 499)
+            uv_run(&fx->loop, UV_RUN_DEFAULT);
+    }
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(ok, 6000);
+    for (int i = 0; i < 100 && file_bytes(fx->path) < before + 4 * 1024 * 1024; i++)
+        uv_sleep(50);
+    assert_true(file_bytes(fx->path) >= before + 4 * 1024 * 1024);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 6000);
+}
+
 static void test_invalid_arguments(void **state) {
     sf_fixture *fx = *state;
     store *s = sf_open_store(fx);
@@ -374,6 +483,9 @@ int main(void) {
         T(test_group_commit_burst),
         T(test_idempotent_client_msg_id),
         T(test_unknown_chat_is_not_found),
+        T(test_another_writer_does_not_break_seq),
+        T(test_read_mark_in_the_batch_of_its_appends),
+        T(test_checkpoints_run_while_open),
         T(test_invalid_arguments),
         T(test_calls_after_shutdown_are_closed),
         T(test_shutdown_drains_queue),
