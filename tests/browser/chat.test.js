@@ -1,10 +1,12 @@
 'use strict';
-// Two people in two browser contexts: sign up, B's home counts A waiting in 백엔드, get matched,
-// chat both ways with typing and read marks; bubble times and history dates per language; a
-// message that looks like HTML stays text; one reloads mid-chat and is
-// back in the same chat with nothing lost (an unacked message survives the reload in the outbox);
-// banners for "reconnecting…", "partner reconnecting" and "partner left"; history with the
-// transcript. Screenshots of each screen go to tests/browser/artifacts/.
+// Two people in two browser contexts: sign up, B's home counts A waiting in 백엔드, a reload
+// while waiting comes back to the queue, get matched, chat both ways with typing and read marks;
+// bubble times and history dates per language; a message that looks like HTML stays text; one
+// reloads mid-chat and is back in the same chat with nothing lost (an unacked message survives
+// the reload in the outbox); a network drop during which both sides write, caught up by
+// chat.sync and the outbox without a reload; a fresh load of / lands in the chat; banners for
+// "reconnecting…", "partner reconnecting" and "partner left"; history with the transcript.
+// Screenshots of each screen go to tests/browser/artifacts/.
 
 const assert = require('node:assert/strict');
 const { test } = require('node:test');
@@ -12,7 +14,7 @@ const k = require('./kit');
 
 const XSS = '<img src=x onerror=alert(1)>';
 
-test('two people match in 백엔드, chat, reload, reconnect, leave, and read the history', { timeout: 150000 }, async (t) => {
+test('two people match in 백엔드, chat, reload, reconnect with messages both ways while offline, leave, and read the history', { timeout: 150000 }, async (t) => {
   const server = await k.startServer(t);
   const browser = await k.launch(t);
   const a = await k.person(t, browser, server, { name: 'A' });
@@ -21,17 +23,20 @@ test('two people match in 백엔드, chat, reload, reconnect, leave, and read th
   const bob = k.newAccount('bob');
 
   // B's WebSocket goes through a switchable relay: frames from the page can be held back
-  // (an unacked send) and new connections refused (a network drop).
-  const relay = { dropSends: false, refuse: false, sockets: new Set() };
+  // (an unacked send) and new connections refused (a network drop). It keeps the frames each
+  // way (parsed) so the test can see how B caught up.
+  const relay = { dropSends: false, refuse: false, sockets: new Set(), up: [], down: [] };
+  const parse = (m) => { try { return JSON.parse(m); } catch { return null; } };
   await b.routeWebSocket(/\/ws$/, (ws) => {
     if (relay.refuse) { ws.close({ code: 1011, reason: 'test: offline' }); return; }
     const up = ws.connectToServer();
     relay.sockets.add(ws);
     ws.onMessage((m) => {
       if (relay.dropSends && typeof m === 'string' && JSON.parse(m).type === 'msg.send') return;
+      relay.up.push(parse(m));
       up.send(m);
     });
-    up.onMessage((m) => ws.send(m));
+    up.onMessage((m) => { relay.down.push(parse(m)); ws.send(m); });
     ws.onClose(() => { relay.sockets.delete(ws); up.close(); });
     up.onClose(() => ws.close());
   });
@@ -64,6 +69,20 @@ test('two people match in 백엔드, chat, reload, reconnect, leave, and read th
   // the counts are live: B's home shows A waiting in 백엔드 (and only there)
   await bobsBackend.filter({ hasText: /^1명 대기$/ }).waitFor();
   assert.equal(await b.locator('[data-cat="frontend"] .cat-count').textContent(), '0명 대기');
+
+  // a reload while waiting lands back on the waiting screen, with the elapsed time kept
+  const elapsedSecs = async () => (await a.locator('.elapsed').textContent()).split(':').reduce((m, x) => m * 60 + Number(x), 0);
+  await a.waitForFunction(() => {
+    const [m, sec] = document.querySelector('.elapsed').textContent.split(':').map(Number);
+    return m * 60 + sec >= 3;
+  });
+  const secsBefore = await elapsedSecs();
+  await a.reload();
+  await a.getByRole('heading', { name: '대화 상대를 찾고 있어요' }).waitFor();
+  assert.match(a.url(), /#\/wait$/);
+  const secs = await elapsedSecs();
+  assert.ok(secs >= secsBefore, `the elapsed time went on from ${secsBefore} s before the reload (shows ${secs} s)`);
+  await a.getByText('백엔드 카테고리').waitFor();
 
   // B picks 백엔드 too: both land in the chat, each seeing the other
   await b.getByRole('button', { name: /백엔드/ }).click();
@@ -153,16 +172,59 @@ test('two people match in 백엔드, chat, reload, reconnect, leave, and read th
   assert.equal(textsA.length, 5);
   assert.equal(await b.locator('.msg.pending').count(), 0);
 
-  // B's network drops: B sees "reconnecting…", A sees "partner reconnecting"; both clear when B is back
+  // B's network drops: B sees "reconnecting…", A sees "partner reconnecting". While B is away
+  // A sends two messages and B types one (pending, in the outbox). When B is back — no reload —
+  // chat.sync {afterSeq: the last seq B had} brings A's two exactly once and in order, B's own
+  // message is sent and turns from pending to sent, and A gets it exactly once.
+  await b.evaluate(() => { window.__samePage = true; });
+  const lastSeqB = await b.evaluate(async () => (await import('/js/app.js')).S.chat.lastSeq);
+  assert.ok(lastSeqB >= 5, `B has seen seq ${lastSeqB}`);
   relay.refuse = true;
   for (const ws of relay.sockets) ws.close({ code: 1006, reason: 'test: drop' });
   await b.locator('[data-banner="reconnecting"]').filter({ hasText: '다시 연결하는 중…' }).waitFor();
   await a.locator('[data-banner="partner-away"]').filter({ hasText: '상대가 다시 연결하는 중이에요…' }).waitFor();
   await k.shot(a, 'chat-partner-away');
   await k.shot(b, 'chat-reconnecting');
+  const missed = ['끊긴 동안 보낸 첫 번째', '끊긴 동안 보낸 두 번째'];
+  for (const text of missed) {
+    await a.getByTestId('composer').fill(text);
+    await a.keyboard.press('Enter');
+    await a.locator('.msg.mine:not(.pending)', { hasText: text }).locator('[data-status="sent"]').waitFor();
+  }
+  const offlineB = 'B가 끊긴 동안 쓴 메시지';
+  await b.getByTestId('composer').fill(offlineB);
+  await b.keyboard.press('Enter');
+  await b.locator('.msg.mine.pending', { hasText: offlineB }).locator('[data-status="pending"]').waitFor();
+  assert.equal(await b.locator('.msg.theirs .bubble', { hasText: '끊긴 동안' }).count(), 0, 'B is really offline');
+  const downBefore = relay.down.length;
   relay.refuse = false;
   await b.locator('[data-banner="reconnecting"]').waitFor({ state: 'detached' });
   await a.locator('[data-banner="partner-away"]').waitFor({ state: 'detached' });
+  await b.locator('.msg.mine:not(.pending)', { hasText: offlineB }).locator('[data-status="sent"], [data-status="read"]').waitFor();
+  await a.locator('.msg.theirs .bubble', { hasText: offlineB }).waitFor();
+  await b.locator('.msg.theirs .bubble', { hasText: missed[1] }).waitFor();
+  assert.equal(await b.evaluate(() => window.__samePage), true, 'no reload on B');
+  assert.equal(await b.locator('.msg.pending').count(), 0);
+  // how B caught up: chat.sync from the last seq it had, answered with exactly the missed two
+  const syncs = relay.up.filter((f) => f && f.type === 'chat.sync');
+  assert.equal(syncs[syncs.length - 1].afterSeq, lastSeqB, 'chat.sync asks from the last seq B saw');
+  const history = relay.down.slice(downBefore).filter((f) => f && f.type === 'chat.history');
+  assert.deepEqual(history.flatMap((f) => f.messages.map((m) => m.text)), missed, 'the sync brought what B missed');
+  await a.waitForTimeout(500); // time for a duplicate to show up, if there were one
+  const textsA2 = await a.locator('.messages .bubble').allTextContents();
+  const textsB2 = await b.locator('.messages .bubble').allTextContents();
+  assert.deepEqual(textsA2, [...textsA, ...missed, offlineB], 'A has everything once, in order');
+  assert.deepEqual(textsB2, textsA2, 'B has exactly what A has, in the same order');
+
+  // a fresh load of / while in a chat lands in the chat, with its messages
+  await a.goto('/');
+  await a.waitForURL(/#\/chat$/);
+  await a.getByTestId('partner-name').filter({ hasText: bob.nickname }).waitFor();
+  await a.locator('.msg.theirs .bubble', { hasText: offlineB }).waitFor();
+  assert.deepEqual(await a.locator('.messages .bubble').allTextContents(), textsA2);
+  await a.locator('[data-banner="partner-away"]').waitFor({ state: 'detached' });
+  await b.locator('[data-banner="partner-away"]').waitFor({ state: 'detached' });
+
   // and messages still flow both ways
   await b.getByTestId('composer').fill('다시 연결됐어요');
   await b.keyboard.press('Enter');
@@ -201,9 +263,9 @@ test('two people match in 백엔드, chat, reload, reconnect, leave, and read th
   await item.click();
   await a.waitForURL(/#\/history\/.+/);
   await a.getByRole('heading', { name: `${bob.nickname}님과의 대화` }).waitFor();
-  await a.locator('[data-testid="transcript"] .bubble').nth(5).waitFor();
+  await a.locator('[data-testid="transcript"] .bubble').nth(textsA2.length).waitFor();
   const transcript = await a.locator('[data-testid="transcript"] .bubble').allTextContents();
-  assert.deepEqual(transcript, [...textsA, '다시 연결됐어요']);
+  assert.deepEqual(transcript, [...textsA2, '다시 연결됐어요']);
   assert.equal(await a.locator('[data-testid="transcript"] img').count(), 0);
   await k.shot(a, 'transcript-desktop');
 
