@@ -5,8 +5,8 @@
  * The writer's connection has automatic checkpoints off; its WAL hook (after each commit, on the
  * store thread) wakes this thread once the log holds CKPT_WAKE_PAGES pages, and this thread runs
  * a PASSIVE checkpoint on a connection of its own — it copies what it can without blocking the
- * writer. Should the log still pass CKPT_HARD_PAGES (the checkpointer cannot keep up), the writer
- * checkpoints itself in the hook, which bounds the log's size at the cost of that one commit.
+ * writer; past CKPT_RESET_PAGES the writer copies the rest itself so that the log restarts (see
+ * on_wal_commit), which bounds its size.
  *
  * Owns: the thread, its connection, and the flag and condition between the two threads.
  */
@@ -22,9 +22,9 @@
 #include "util/log.h"
 
 #define CKPT_WAKE_PAGES      1000 /* WAL pages (4 KiB) after which a checkpoint is started */
-#define CKPT_HARD_PAGES      65536 /* 256 MiB of log: beyond, the writer checkpoints itself */
-#define CKPT_BUSY_TIMEOUT_MS 5000  /* the checkpointer waits this long for a lock */
-#define CKPT_THREAD_NICE     10    /* copying pages yields to the loop and the writer */
+#define CKPT_RESET_PAGES     4096 /* 16 MiB of log: the writer finishes the copy so it restarts */
+#define CKPT_BUSY_TIMEOUT_MS 5000 /* the checkpointer waits this long for a lock */
+#define CKPT_THREAD_NICE     10   /* copying pages yields to the loop and the writer */
 
 struct sqlite_checkpointer {
     sqlite3 *db; /* the checkpointer's own connection */
@@ -61,12 +61,22 @@ static void ckpt_main(void *arg) {
     uv_mutex_unlock(&c->mu);
 }
 
-/* The writer's WAL hook: runs after each commit on the store thread. */
+/* The writer's WAL hook: runs after each commit on the store thread. Past CKPT_WAKE_PAGES the
+ * thread is woken to copy pages in the background. The log restarts from its beginning only at a
+ * write that finds every frame copied, which a thread copying beside a busy writer rarely sees:
+ * so past CKPT_RESET_PAGES the writer runs a PASSIVE checkpoint itself, which copies just what
+ * the thread has not (and answers BUSY at once, to be tried after the next commit, while the
+ * thread is copying). */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages) {
     sqlite_checkpointer *c = arg;
-    if (pages >= CKPT_HARD_PAGES) {
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    } else if (pages >= CKPT_WAKE_PAGES) {
+    if (pages >= CKPT_RESET_PAGES) {
+        int log_pages = 0, copied = 0;
+        int rc =
+            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
+        if (rc == SQLITE_OK && copied == log_pages)
+            return SQLITE_OK;
+    }
+    if (pages >= CKPT_WAKE_PAGES) {
         uv_mutex_lock(&c->mu);
         c->wanted = 1;
         uv_cond_signal(&c->cond);
