@@ -3,50 +3,58 @@
  * SQLite's automatic checkpoint: tens of milliseconds under load).
  *
  * The writer's connection has automatic checkpoints off; its WAL hook (after each commit, on the
- * store thread) wakes this thread once the log holds CKPT_WAKE_PAGES pages, and this thread runs
+ * store thread) wakes this thread once the log holds CKPT_WAKE_PAGES pages, and it runs
  * a PASSIVE checkpoint on a connection of its own — it copies what it can without blocking the
- * writer; past CKPT_RESET_PAGES the writer copies the rest itself so that the log restarts (see
- * on_wal_commit), which bounds its size.
+ * writer; the writer copies the small rest itself so that the log restarts (see on_wal_commit),
+ * which bounds its size.
  *
  * Owns: the thread, its connection, and the flag and condition between the two threads.
  */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "store/sqlite_priv.h"
 #include "util/log.h"
 
-#define CKPT_WAKE_PAGES      1000 /* WAL pages (4 KiB) after which a checkpoint is started */
-#define CKPT_RESET_PAGES     4096 /* 16 MiB of log: the writer finishes the copy so it restarts */
-#define CKPT_BUSY_TIMEOUT_MS 5000 /* the checkpointer waits this long for a lock */
-#define CKPT_THREAD_NICE     10   /* copying pages yields to the loop and the writer */
+#define CKPT_WAKE_PAGES      256   /* WAL pages (4 KiB) past which each commit wakes the thread */
+#define CKPT_RESET_PAGES     1024  /* 4 MiB of log: the writer may finish the copy … */
+#define CKPT_FINISH_PAGES    512   /* … when at most this much is left for it to copy … */
+#define CKPT_HARD_PAGES      65536 /* … or, whatever is left, past 256 MiB of log */
+#define CKPT_BUSY_TIMEOUT_MS 5000  /* the checkpointer waits this long for a lock */
 
 struct sqlite_checkpointer {
     sqlite3 *db; /* the checkpointer's own connection */
     uv_thread_t thread;
     uv_mutex_t mu;
     uv_cond_t cond;
-    int wanted; /* a checkpoint is due; under mu */
+    /* under mu: */
+    int wanted; /* a checkpoint is due */
     int stopping;
+    uint64_t generation; /* log restarts seen by the writer's hook */
+    uint64_t copied_gen; /* the generation the thread's last pass copied in … */
+    int copied;          /* … and the frames of that log copied by then */
     uint64_t runs;
+    int hook_pages; /* the log's size at the last commit; the writer's thread only */
 };
 
-static void ckpt_run(sqlite_checkpointer *c) {
+static void ckpt_run(sqlite_checkpointer *c, uint64_t generation) {
     int log_pages = 0, copied = 0;
     int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         log_warn("sqlite checkpoint failed", "error", sqlite3_errmsg(c->db));
+    uv_mutex_lock(&c->mu);
+    if (rc == SQLITE_OK && generation == c->generation) { /* not restarted meanwhile */
+        c->copied_gen = generation;
+        c->copied = copied;
+    }
     c->runs++;
+    uv_mutex_unlock(&c->mu);
 }
 
 static void ckpt_main(void *arg) {
     sqlite_checkpointer *c = arg;
-    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), CKPT_THREAD_NICE); /* this thread only */
     uv_mutex_lock(&c->mu);
     for (;;) {
         while (!c->wanted && !c->stopping)
@@ -54,27 +62,50 @@ static void ckpt_main(void *arg) {
         if (c->stopping)
             break;
         c->wanted = 0;
+        uint64_t generation = c->generation;
         uv_mutex_unlock(&c->mu);
-        ckpt_run(c);
+        ckpt_run(c, generation);
         uv_mutex_lock(&c->mu);
     }
     uv_mutex_unlock(&c->mu);
 }
 
-/* The writer's WAL hook: runs after each commit on the store thread. Past CKPT_WAKE_PAGES the
- * thread is woken to copy pages in the background. The log restarts from its beginning only at a
- * write that finds every frame copied, which a thread copying beside a busy writer rarely sees:
- * so past CKPT_RESET_PAGES the writer runs a PASSIVE checkpoint itself, which copies just what
- * the thread has not (and answers BUSY at once, to be tried after the next commit, while the
- * thread is copying). */
+/* Frames of a log of `pages` frames the thread has not copied, as far as it is known (under mu). */
+static int ckpt_uncopied(const sqlite_checkpointer *c, int pages) {
+    int known = c->copied_gen == c->generation && c->copied <= pages;
+    return known ? pages - c->copied : pages;
+}
+
+/* The writer's WAL hook: runs after each commit on the store thread. Past CKPT_WAKE_PAGES
+ * pages of log the thread is woken to copy what is new (small, frequent passes keep each of its
+ * fsyncs short, and measured better than fewer, bigger ones). The log restarts from its
+ * beginning only at a write that finds every frame copied, which a thread copying beside a busy
+ * writer rarely sees: so once the thread has copied all but a little of a long log, the writer runs
+ * a PASSIVE checkpoint itself for the rest (BUSY at once, to be tried after the next commit, while
+ * the thread is copying). Past CKPT_HARD_PAGES it does so whatever is left: the log stays bounded.
+ */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages) {
     sqlite_checkpointer *c = arg;
-    if (pages >= CKPT_RESET_PAGES) {
+    int restarted = pages < c->hook_pages; /* the log began again (the thread had copied it all) */
+    c->hook_pages = pages;
+    if (!restarted && pages < CKPT_WAKE_PAGES)
+        return SQLITE_OK;
+    uv_mutex_lock(&c->mu);
+    c->generation += (uint64_t)restarted;
+    int uncopied = ckpt_uncopied(c, pages);
+    uv_mutex_unlock(&c->mu);
+    int finish =
+        pages >= CKPT_HARD_PAGES || (pages >= CKPT_RESET_PAGES && uncopied <= CKPT_FINISH_PAGES);
+    if (finish) {
         int log_pages = 0, copied = 0;
         int rc =
             sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
-        if (rc == SQLITE_OK && copied == log_pages)
+        if (rc == SQLITE_OK && copied == log_pages) {
+            uv_mutex_lock(&c->mu);
+            c->generation++; /* the next write restarts the log */
+            uv_mutex_unlock(&c->mu);
             return SQLITE_OK;
+        }
     }
     if (pages >= CKPT_WAKE_PAGES) {
         uv_mutex_lock(&c->mu);
@@ -145,7 +176,7 @@ uint64_t sqlite_checkpointer_stop(sqlite3 *writer, sqlite_checkpointer *c) {
     uv_cond_signal(&c->cond);
     uv_mutex_unlock(&c->mu);
     uv_thread_join(&c->thread);
-    uint64_t runs = c->runs;
+    uint64_t runs = c->runs; /* the thread is gone: no lock needed */
     ckpt_free(c, 1);
     return runs;
 }
