@@ -165,4 +165,16 @@ async function recordNetwork(page) {
   };
 }
 
-module.exports = { WAIT, ARTIFACTS, startServer, launch, person, assertClean, newAccount, shot, signup, rand, recordNetwork };
+// Runs fn(arg) in the page every 50 ms until it gives a truthy value (awaited: fn may be async),
+// and returns it; fails after WAIT. Plain polling from here, so it also works under page.clock.
+async function until(page, fn, arg, what = String(fn)) {
+  const end = Date.now() + WAIT;
+  for (;;) {
+    const v = await page.evaluate(fn, arg);
+    if (v) return v;
+    if (Date.now() > end) assert.fail(`[${page.name}] never true: ${what}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+module.exports = { WAIT, ARTIFACTS, startServer, launch, person, assertClean, newAccount, shot, signup, rand, recordNetwork, until };

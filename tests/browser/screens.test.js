@@ -1,7 +1,9 @@
 'use strict';
 // The screens one at a time: keyboard-only sign-up with labels and visible focus; the language
-// (follows the browser, toggle, remembered); settings (profile, password, Google row only when
-// configured, log out everywhere, delete account); a phone-sized (360x740) chat.
+// (follows the browser, toggle, remembered, landing chips, same keys in both dictionaries);
+// settings (profile, password, Google row only when configured, log out everywhere and delete
+// account clear the unsent outbox, OAuth error codes); a phone-sized (360x740) chat; a nickname
+// that looks like HTML, and job and career as the partner sees them; report and block.
 
 const assert = require('node:assert/strict');
 const { test, before, after } = require('node:test');
@@ -35,6 +37,18 @@ async function assertLabelled(page) {
     .filter((el) => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
     .map((el) => el.outerHTML.slice(0, 120)));
   assert.deepEqual(bare, [], `[${page.name}] controls without a label`);
+}
+
+const outboxKeys = (page) => page.evaluate(() => Object.keys(localStorage).filter((x) => x.startsWith('convo.outbox.')));
+
+// Puts an unsent message in the signed-in person's outbox in localStorage, as a dropped send leaves it.
+async function leaveUnsent(page) {
+  await page.evaluate(async () => {
+    const { S } = await import('/js/app.js');
+    const item = { clientMsgId: 'c0ffee', chatId: 'gone', text: '보내지 못한 메시지', at: new Date().toISOString(), sentAt: 0 };
+    localStorage.setItem(`convo.outbox.${S.user.id}`, JSON.stringify([item]));
+  });
+  assert.equal((await outboxKeys(page)).length, 1);
 }
 
 async function focusRingVisible(page) {
@@ -99,12 +113,29 @@ test('language: Korean by default, English when the browser prefers it, the togg
 
   const page = await k.person(t, browser, server, { name: 'toggle' });
   const acct = k.newAccount('lang');
+  const chips = () => page.locator('.hero-chips li').allTextContents();
   await page.goto('/');
   await page.getByRole('heading', { name: '로그인' }).waitFor();
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'ko');
+  // the landing's job chips are in the page's language
+  const chipsKo = await chips();
+  assert.ok(chipsKo.length === 8 && chipsKo.includes('백엔드'), `ko chips: ${chipsKo}`);
+  assert.deepEqual(chipsKo.filter((x) => /^[A-Za-z ·]+$/.test(x)), [], 'no English-only chip in Korean');
   await page.getByTestId('lang-toggle').click();
   await page.getByRole('heading', { name: 'Log in' }).waitFor();
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  const chipsEn = await chips();
+  assert.ok(chipsEn.length === 8 && chipsEn.includes('Backend'), `en chips: ${chipsEn}`);
+  assert.deepEqual(chipsEn.filter((x) => /[가-힣]/.test(x)), [], 'no Hangul chip in English');
+  // both dictionaries have the same keys, including every reason a chat can end
+  const dicts = await page.evaluate(async () => {
+    const i18n = await import('/js/i18n.js');
+    return { ko: i18n.keys('ko').sort(), en: i18n.keys('en').sort() };
+  });
+  assert.deepEqual(dicts.en, dicts.ko, 'ko and en have the same keys');
+  for (const r of ['left', 'partner_left', 'partner_disconnected', 'disconnected', 'blocked', 'reported', 'over']) {
+    assert.ok(dicts.ko.includes(`ended.${r}`), `no text for a chat ended as "${r}"`);
+  }
   await page.getByRole('link', { name: 'Sign up' }).first().click();
   await page.getByLabel('Nickname').fill(acct.nickname);
   await page.getByLabel('Email').fill(acct.email);
@@ -169,9 +200,12 @@ test('settings: profile, password, log out everywhere, delete account; Google on
   await page.evaluate(() => window.scrollTo(0, 0));
   await k.shot(page, 'settings-desktop');
 
-  // log out everywhere: back to the landing, and a reload stays signed out
+  // log out everywhere: back to the landing, unsent text gone from storage, and a reload stays
+  // signed out
+  await leaveUnsent(page);
   await page.getByTestId('logout-all').click();
   await page.waitForURL(/#\/login$/);
+  assert.deepEqual(await outboxKeys(page), [], 'the outbox is gone after log out everywhere');
   await page.reload();
   await page.getByRole('heading', { name: '로그인' }).waitFor();
 
@@ -183,9 +217,11 @@ test('settings: profile, password, log out everywhere, delete account; Google on
   await page.getByText('새닉네임님, 반가워요').waitFor();
   await page.getByRole('link', { name: '설정' }).click();
   await page.getByLabel('비밀번호 확인').fill('New-pass-123');
+  await leaveUnsent(page);
   await page.getByRole('button', { name: '계정 삭제' }).click();
   await page.getByRole('dialog').getByRole('button', { name: '계정 삭제' }).click();
   await page.waitForURL(/#\/login$/);
+  assert.deepEqual(await outboxKeys(page), [], 'the outbox is gone after deleting the account');
   page.allowHttp.push({ path: '/api/v1/auth/login', status: 401 });
   await page.getByLabel('이메일').fill(acct.email);
   await page.getByLabel('비밀번호').fill('New-pass-123');
@@ -207,8 +243,18 @@ test('settings: profile, password, log out everywhere, delete account; Google on
   const e = await k.person(t, browser, server, { name: 'oauth-error' });
   await e.goto('/#/login?error=ACCOUNT_EXISTS_LOCAL');
   await e.getByText('이 이메일은 비밀번호로 가입돼 있어요. 로그인한 뒤 설정에서 Google을 연결해 주세요.').waitFor();
+  // an unknown code is shown as it is; anything that is not a code is not shown at all
+  const e2 = await k.person(t, browser, server, { name: 'oauth-code' });
+  await e2.goto('/#/login?error=SOME_NEW_CODE');
+  await e2.getByText('Google 로그인에 실패했어요 (SOME_NEW_CODE).').waitFor();
+  const e3 = await k.person(t, browser, server, { name: 'oauth-spoof' });
+  await e3.goto(`/#/login?error=${encodeURIComponent('보안 점검: 010-0000-0000으로 전화하세요')}`);
+  await e3.getByText('Google 로그인에 실패했어요 (UNKNOWN).').waitFor();
+  assert.equal(await e3.getByText(/010-0000-0000/).count(), 0, 'free text from the link is not shown');
   k.assertClean(g);
   k.assertClean(e);
+  k.assertClean(e2);
+  k.assertClean(e3);
 });
 
 test('phone-sized (360x740): sign up, match, chat both ways, "다음 사람" back into the queue; nothing wider than the screen', T, async (t) => {
@@ -257,6 +303,49 @@ test('phone-sized (360x740): sign up, match, chat both ways, "다음 사람" bac
   await a.waitForURL(/#\/home$/);
   k.assertClean(a);
   k.assertClean(b);
+});
+
+test('a nickname that looks like HTML stays text in the chat and history; the partner sees job and career', T, async (t) => {
+  const nick = '<img src=x>';
+  const x = await k.person(t, browser, server, { name: 'htmlNick' });
+  const y = await k.person(t, browser, server, { name: 'partner' });
+  await k.signup(x, { ...k.newAccount('hn'), nickname: nick });
+  await x.getByText(`${nick}님, 반가워요`).waitFor();
+  await k.signup(y, k.newAccount('pt'));
+  // X sets job and career in settings
+  await x.getByRole('link', { name: '설정' }).click();
+  await x.getByLabel('직무').selectOption('embedded');
+  await x.getByLabel('경력').selectOption('senior');
+  await x.getByRole('button', { name: '저장' }).click();
+  await x.getByText('저장했어요').waitFor();
+  await x.getByRole('link', { name: '홈' }).click();
+  await x.getByRole('button', { name: /임베디드/ }).click();
+  await x.waitForURL(/#\/wait$/);
+  await y.getByRole('button', { name: /임베디드/ }).click();
+  await y.waitForURL(/#\/chat$/);
+  const name = y.getByTestId('partner-name');
+  await name.filter({ hasText: 'img' }).waitFor();
+  assert.equal(await name.textContent(), nick);
+  assert.equal(await y.getByTestId('partner-meta').textContent(), '임베디드 · 시니어 (8년+)');
+  await x.getByTestId('composer').pressSequentially('안녕', { delay: 20 });
+  await y.getByTestId('typing').filter({ hasText: `${nick}님이 입력 중…` }).waitFor();
+  await x.keyboard.press('Enter');
+  await y.locator('.msg.theirs .bubble', { hasText: '안녕' }).waitFor();
+  assert.equal(await y.locator('#main img').count(), 0, 'no <img> made from the nickname in the chat');
+  await y.getByRole('button', { name: '나가기' }).click();
+  await y.getByRole('dialog').getByRole('button', { name: '나가기' }).click();
+  await y.locator('[data-banner="ended"][data-reason="left"]').waitFor();
+  await y.getByRole('link', { name: '기록' }).click();
+  const item = y.getByTestId('history').getByRole('link');
+  await item.waitFor();
+  assert.equal(await item.locator('.hi-name').evaluate((el) => el.firstChild.textContent), nick);
+  assert.equal(await y.locator('#main img').count(), 0, 'no <img> made from the nickname in the history');
+  await item.click();
+  await y.getByRole('heading', { name: `${nick}님과의 대화` }).waitFor();
+  await y.locator('[data-testid="transcript"] .bubble', { hasText: '안녕' }).waitFor();
+  assert.equal(await y.locator('#main img').count(), 0, 'no <img> made from the nickname in the transcript');
+  k.assertClean(x);
+  k.assertClean(y);
 });
 
 test('report and block end the chat: the reporter and blocker see why, the partner sees "partner left"', T, async (t) => {

@@ -2,7 +2,8 @@
 // Safety, tokens and the page's weight: the headers of the page; no HTML sinks in the client's
 // code; the access token never reaches storage or a readable cookie; one refresh in flight,
 // a refresh on TOKEN_EXPIRED and before expiry; the first load's transfer; the manifest and its
-// icons; while the tab is hidden, a title badge, notifications and no read marks.
+// icons; a WebSocket handshake that hangs is given up; while the tab is hidden, a title badge,
+// notifications and no read marks.
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -117,7 +118,7 @@ async function assertLoadWeight(page, net, what) {
   await net.settled();
   const reqs = net.list();
   const total = reqs.reduce((n, r) => n + r.wire, 0);
-  const files = reqs.map((r) => `${r.path} ${r.wire}`).join(', ');
+  const files = reqs.map((r) => `${r.path} ${r.type} ${r.status} ${r.wire}`).join(', ');
   process.stdout.write(`# ${what}: ${reqs.length} requests, ${total} bytes transferred (${files})\n`);
   assert.deepEqual(reqs.filter((r) => r.failed).map((r) => `${r.path} ${r.failed}`), [], `[${what}] failed requests`);
   assert.deepEqual(reqs.filter((r) => !(r.wire > 0)).map((r) => r.path), [], `[${what}] requests with no byte count`);
@@ -175,6 +176,59 @@ test('first load transfers < 100 KB signed out and signed in, no JS or CSS file 
   k.assertClean(member);
 });
 
+// Before the page's scripts: WebSocket wrapped so that the first socket made after
+// sessionStorage 'stall-ws' is set never connects (it stays CONNECTING, as behind a black-holed
+// network); every socket made is listed in window.__ws with the (page clock) time it was made.
+function stallNextSocket() {
+  const Real = window.WebSocket;
+  window.__ws = [];
+  function Stalled(url) { this.url = url; this.readyState = 0; }
+  Stalled.prototype.close = function close() { this.readyState = 3; };
+  Stalled.prototype.send = function send() { throw new Error('not open'); };
+  function WS(url, protocols) {
+    const stall = sessionStorage.getItem('stall-ws') === '1';
+    if (stall) sessionStorage.removeItem('stall-ws');
+    const ws = stall ? new Stalled(url) : new Real(url, protocols);
+    window.__ws.push({ stall, at: Date.now(), ws });
+    return ws;
+  }
+  Object.assign(WS, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+  window.WebSocket = WS;
+}
+
+test('a WebSocket stuck connecting is given up after 10 s and the normal reconnect follows', T, async (t) => {
+  const page = await k.person(t, browser, server, { name: 'stuck' });
+  await page.addInitScript(stallNextSocket);
+  await k.signup(page, k.newAccount('stk'));
+  await page.clock.install();
+  await page.evaluate(() => sessionStorage.setItem('stall-ws', '1'));
+  await page.reload();
+  const state = () => page.evaluate(async () => {
+    const { S } = await import('/js/app.js');
+    return { conn: S.conn, sockets: window.__ws.map((w) => ({ stall: w.stall, at: w.at, state: w.ws.readyState })) };
+  });
+  await page.clock.fastForward('00:06'); // the page renders after waiting 5 s for the socket
+  await page.getByRole('heading', { name: '누구와 이야기할까요?' }).waitFor();
+  let st = await state();
+  assert.equal(st.sockets.length, 1);
+  assert.equal(st.sockets[0].stall, true);
+  assert.equal(st.conn, 'connecting', 'still waiting for the handshake after 6 s');
+  await page.clock.fastForward('00:05');
+  for (let i = 0; i < 100 && (st = await state()).conn !== 'ready'; i++) await page.waitForTimeout(50);
+  assert.equal(st.conn, 'ready', `the page reconnected: ${JSON.stringify(st)}`);
+  assert.equal(st.sockets.length, 2, 'one new socket after the stuck one');
+  assert.equal(st.sockets[0].state, 3, 'the stuck socket was closed');
+  const gap = st.sockets[1].at - st.sockets[0].at;
+  assert.ok(gap >= 10000 && gap < 12000, `the new socket came ${gap} ms after the stuck one`);
+  // and it works: joining a queue gets the server's match.waiting
+  await page.getByRole('button', { name: /모바일/ }).click();
+  await page.waitForURL(/#\/wait$/);
+  const counted = () => page.evaluate(async () => typeof (await import('/js/app.js')).S.waiting.count === 'number');
+  for (let i = 0; i < 100 && !(await counted()); i++) await page.waitForTimeout(50);
+  assert.ok(await counted(), 'match.waiting came back over the new socket');
+  k.assertClean(page);
+});
+
 // Makes the page believe it is hidden (or visible again) and says so.
 function setHidden(page, hidden) {
   return page.evaluate((hid) => {
@@ -225,3 +279,4 @@ test('while away: a match and new messages badge the title and notify; read mark
   k.assertClean(a);
   k.assertClean(b);
 });
+

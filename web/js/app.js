@@ -35,6 +35,11 @@ function loadOutbox() {
 function saveOutbox() {
   try { localStorage.setItem(outboxKey(), JSON.stringify(S.outbox)); } catch { /* quota: memory only */ }
 }
+// Unsent text must not outlive the session (shared computers): gone on log-out and deletion.
+function forgetOutbox() {
+  S.outbox = [];
+  try { localStorage.removeItem(outboxKey()); } catch { /* ignore */ }
+}
 function dropOutbox(pred) {
   const before = S.outbox.length;
   S.outbox = S.outbox.filter((m) => !pred(m));
@@ -363,10 +368,10 @@ async function startMatch(category, fallbackAny, since) {
 }
 
 function resetState() {
+  forgetOutbox();
   S.user = null;
   S.chat = null;
   S.waiting = null;
-  S.outbox = [];
   S.unread = 0;
   saveWait();
   updateTitle();
@@ -529,6 +534,7 @@ export function render() {
 }
 
 // --- the shell: header with nav and the language toggle --------------------------------------
+let brand = null; // built once: a new <img> on every render would make the browser revalidate it
 function renderShell() {
   document.documentElement.lang = getLang();
   const header = document.getElementById('top');
@@ -545,11 +551,10 @@ function renderShell() {
     'aria-label': t('lang.toggleLabel'), 'data-testid': 'lang-toggle',
     onclick: () => { setLang(getLang() === 'ko' ? 'en' : 'ko'); lastRouteKey = ''; render(); updateTitle(); },
   }, t('lang.toggle'));
-  header.replaceChildren(
-    h('a', { href: S.user ? '#/home' : '#/login', class: 'brand', 'aria-label': 'CONVO' },
-      h('img', { src: '/icons/icon.svg', alt: '', width: 28, height: 28 }), h('span', null, 'CONVO')),
-    nav || h('span', { class: 'spacer' }),
-    toggle);
+  brand = brand || h('a', { class: 'brand', 'aria-label': 'CONVO' },
+    h('img', { src: '/icons/icon.svg', alt: '', width: 28, height: 28 }), h('span', null, 'CONVO'));
+  brand.setAttribute('href', S.user ? '#/home' : '#/login');
+  header.replaceChildren(brand, nav || h('span', { class: 'spacer' }), toggle);
 }
 
 on('conn', () => emit('chat'));
@@ -573,7 +578,9 @@ async function boot() {
   await Promise.all([cats, prov]);
   if (ok && S.user) await actions.signedIn({ user: S.user });
   if (r0.name === 'login' && r0.query.get('error')) {
-    const code = r0.query.get('error');
+    // a code from our own callback, never free text from a crafted link
+    const raw = r0.query.get('error');
+    const code = /^[A-Z_]{1,40}$/.test(raw) ? raw : 'UNKNOWN';
     const key = `err.${code}`;
     toast(t(key) !== key ? t(key) : t('err.oauth', { code }), 'error');
   }

@@ -73,6 +73,7 @@ const ko = {
   'ended.blocked': '상대를 차단했어요. 대화가 끝났어요.',
   'ended.reported': '신고가 접수됐어요. 대화가 끝났어요.',
   'ended.banned': '대화가 종료됐어요.',
+  'ended.over': '연결이 끊긴 사이에 대화가 끝났어요.',
   'report.title': '신고하기',
   'report.reason': '사유',
   'report.detail': '자세한 내용 (선택)',
@@ -226,6 +227,7 @@ const en = {
   'ended.blocked': 'You blocked your partner. The chat has ended.',
   'ended.reported': 'Thanks for the report. The chat has ended.',
   'ended.banned': 'The chat has ended.',
+  'ended.over': 'The chat ended while you were away.',
   'report.title': 'Report',
   'report.reason': 'Reason',
   'report.detail': 'Details (optional)',
@@ -339,6 +341,7 @@ export function t(key, vars) {
 }
 
 export function has(key) { return key in DICTS[lang]; }
+export function keys(l) { return Object.keys(DICTS[l] || {}); }
 
 const locale = () => (lang === 'ko' ? 'ko-KR' : 'en-US');
 

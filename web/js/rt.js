@@ -1,9 +1,11 @@
-// rt.js — the WebSocket client: auth frame, heartbeat, reconnect with backoff and jitter.
+// rt.js — the WebSocket client: auth frame, heartbeat, reconnect with backoff and jitter; a
+// handshake that hangs (stuck in CONNECTING) is given up after 10 s and retried like a drop.
 // Frames are handed to onFrame; connection state changes to onState('connecting'|'ready'|'down').
 import { token, refresh, onSession } from './api.js';
 
 const PING_EVERY = 20000;
 const DEAD_AFTER = 50000;
+const CONNECT_TIMEOUT = 10000;
 
 export class RT {
   constructor({ onFrame, onState, onAuthLost }) {
@@ -15,6 +17,7 @@ export class RT {
     this.ready = false;
     this.attempt = 0;
     this.retryTimer = null;
+    this.connectTimer = null;
     this.beat = null;
     this.lastIn = 0;
     this.lastPing = 0;
@@ -47,7 +50,12 @@ export class RT {
     this.onState('connecting');
     const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
     this.ws = ws;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => {
+      if (ws === this.ws && ws.readyState === WebSocket.CONNECTING) this.closed(ws, 0);
+    }, CONNECT_TIMEOUT);
     ws.onopen = () => {
+      clearTimeout(this.connectTimer);
       this.lastIn = Date.now();
       ws.send(JSON.stringify({ type: 'auth', token: token() }));
     };
@@ -83,6 +91,7 @@ export class RT {
 
   teardown(code) {
     clearInterval(this.beat);
+    clearTimeout(this.connectTimer);
     const ws = this.ws;
     this.ws = null;
     const was = this.ready;

@@ -1,7 +1,10 @@
 // views/auth.js — the landing page: sign up / log in, and Google when the server offers it.
 import * as api from '../api.js';
 import { h, field, errorText } from '../ui.js';
-import { t } from '../i18n.js';
+import { t, catName } from '../i18n.js';
+
+// A few of the job categories, named in the page's language (the server's catalog, as on home).
+const HERO_CHIPS = ['frontend', 'backend', 'ai_data', 'mobile', 'devops', 'security', 'game', 'design'];
 
 export function authView(ctx, mode) {
   const { S, actions } = ctx;
@@ -67,7 +70,7 @@ export function authView(ctx, mode) {
       h('p', { class: 'hero-title' }, t('app.tagline')),
       h('p', { class: 'hero-pitch' }, t('app.pitch')),
       h('ul', { class: 'hero-chips', 'aria-hidden': 'true' },
-        ['Frontend', 'Backend', 'AI · Data', 'Mobile', 'DevOps', 'Security', 'Game', 'Design'].map((x) => h('li', null, x)))),
+        HERO_CHIPS.filter((id) => catName(id) !== id).map((id) => h('li', null, catName(id))))),
     h('section', { class: 'card auth-card' },
       h('nav', { class: 'tabs', 'aria-label': t('auth.tabs') }, tab('login', t('auth.login')), tab('signup', t('auth.signup'))),
       h('h1', { id: 'auth-title', class: 'card-title' }, isSignup ? t('auth.signup') : t('auth.login')),
