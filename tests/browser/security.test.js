@@ -3,7 +3,7 @@
 // code; the access token never reaches storage or a readable cookie; one refresh in flight,
 // a refresh on TOKEN_EXPIRED and before expiry; the first load's transfer; the manifest and its
 // icons; a WebSocket handshake that hangs is given up; while the tab is hidden, a title badge,
-// notifications and no read marks.
+// notifications (new Notification, or the service worker's showNotification) and no read marks.
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -152,6 +152,7 @@ test('first load transfers < 100 KB signed out and signed in, no JS or CSS file 
   await member.waitForFunction((vs) => vs.every((v) => performance.getEntriesByName(`${location.origin}${v}`).length), lazyViews);
   const reqs = await assertLoadWeight(member, net2, 'first load, signed in');
   for (const v of lazyViews) assert.ok(reqs.some((r) => r.path === v), `${v} counted`);
+  assert.ok(!reqs.some((r) => r.path === '/sw.js'), 'no service worker without notifications allowed');
   assert.ok(reqs.some((r) => r.path === '/api/v1/auth/refresh' && r.status === 200), 'the load was signed in');
 
   const man = await h.request(`${server.url}/manifest.webmanifest`);
@@ -238,10 +239,12 @@ function setHidden(page, hidden) {
   }, hidden);
 }
 
-test('while away: a match and new messages badge the title and notify; read marks wait until back', T, async (t) => {
+test('while away: a match and new messages badge the title and notify (no service worker: new Notification); read marks wait until back', T, async (t) => {
   const a = await k.person(t, browser, server, { name: 'awayA' });
   const b = await k.person(t, browser, server, { name: 'awayB' });
   await a.addInitScript(() => {
+    // a browser without service workers, where the page's own Notification is the way
+    Object.defineProperty(Navigator.prototype, 'serviceWorker', { configurable: true, get: () => undefined });
     window.__notes = [];
     window.Notification = class {
       constructor(title, opts) { window.__notes.push({ title, body: opts && opts.body }); }
@@ -280,3 +283,43 @@ test('while away: a match and new messages badge the title and notify; read mark
   k.assertClean(b);
 });
 
+test('while away on a phone-like browser (no page Notification): notifications go through the service worker', T, async (t) => {
+  const sw = await h.request(`${server.url}/sw.js`);
+  assert.equal(sw.status, 200);
+  assert.match(String(sw.headers['content-type']), /^text\/javascript/);
+  const a = await k.person(t, browser, server, { name: 'swA', permissions: ['notifications'] });
+  const b = await k.person(t, browser, server, { name: 'swB' });
+  await a.addInitScript(() => {
+    // as on Chrome for Android: the page may not construct a Notification itself
+    const N = window.Notification;
+    window.Notification = class extends N {
+      constructor() { throw new TypeError('Illegal constructor. Use ServiceWorkerRegistration.showNotification() instead.'); } // eslint-disable-line constructor-super
+    };
+  });
+  const bob = k.newAccount('swb');
+  await k.signup(a, k.newAccount('swa'));
+  await k.signup(b, bob);
+  // notifications are allowed: the worker is registered and active
+  await k.until(a, async () => {
+    const reg = await navigator.serviceWorker.getRegistration();
+    return !!(reg && reg.active && reg.active.scriptURL.endsWith('/sw.js'));
+  }, null, 'an active /sw.js');
+  await a.getByRole('button', { name: /QA/ }).click();
+  await a.waitForURL(/#\/wait$/);
+  await setHidden(a, true);
+  await b.getByRole('button', { name: /QA/ }).click();
+  await b.waitForURL(/#\/chat$/);
+  await a.waitForFunction(() => document.title === '(1) CONVO');
+  await b.getByTestId('composer').fill('알림 보이나요?');
+  await b.keyboard.press('Enter');
+  await a.waitForFunction(() => document.title === '(2) CONVO');
+  // one tag: the message's notification replaced the match's
+  const shown = await k.until(a, async () => {
+    const reg = await navigator.serviceWorker.getRegistration();
+    const list = await reg.getNotifications();
+    return list.length && list[0].body === '알림 보이나요?' ? list.map((n) => ({ title: n.title, body: n.body, tag: n.tag })) : null;
+  }, null, 'the message notification');
+  assert.deepEqual(shown, [{ title: `${bob.nickname}님의 새 메시지`, body: '알림 보이나요?', tag: 'convo' }]);
+  k.assertClean(a);
+  k.assertClean(b);
+});

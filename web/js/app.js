@@ -344,6 +344,7 @@ export const actions = {
   async enableNotifications() {
     if (!('Notification' in window)) return 'unsupported';
     if (Notification.permission === 'default') await Notification.requestPermission();
+    registerWorker();
     emit('notify');
     return Notification.permission;
   },
@@ -351,6 +352,7 @@ export const actions = {
     S.user = session.user;
     loadOutbox();
     prefetchViews();
+    registerWorker();
     await startRealtime();
   },
 };
@@ -408,16 +410,30 @@ function updateTitle() {
   document.title = S.unread > 0 ? t('title.unread', { n: S.unread }) : 'CONVO';
 }
 
+// Phones show notifications only through a service worker (/sw.js: no fetch handler, no cache).
+// It is registered once notifications are allowed, so nobody else pays for it.
+let worker = null;
+function registerWorker() {
+  if (worker || !navigator.serviceWorker || !('Notification' in window) || Notification.permission !== 'granted') return;
+  worker = navigator.serviceWorker.register('/sw.js').catch(() => { worker = null; return null; });
+}
+
 function notifyAway(title, body) {
   if (document.visibilityState === 'visible') return;
   S.unread += 1;
   updateTitle();
-  if ('Notification' in window && Notification.permission === 'granted') {
-    try {
-      const n = new Notification(title, { body: String(body).slice(0, 140), icon: '/icons/icon-192.png', tag: 'convo' });
-      n.onclick = () => { window.focus(); n.close(); };
-    } catch { /* some browsers only allow service-worker notifications */ }
-  }
+  if (!('Notification' in window) || Notification.permission !== 'granted') return;
+  const opts = { body: String(body).slice(0, 140), icon: '/icons/icon-192.png', tag: 'convo', renotify: true };
+  Promise.resolve(worker)
+    .then((reg) => (reg && reg.active ? reg.showNotification(title, opts) : plainNotification(title, opts)))
+    .catch(() => plainNotification(title, opts));
+}
+
+function plainNotification(title, opts) {
+  try {
+    const n = new Notification(title, opts);
+    n.onclick = () => { window.focus(); n.close(); };
+  } catch { /* no page notifications here (phones): the title badge still counts */ }
 }
 
 document.addEventListener('visibilitychange', () => {
