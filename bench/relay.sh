@@ -4,7 +4,8 @@
 # server memory per authenticated idle WebSocket, and a Redis PUBLISH reference for scale.
 # Prints a block for docs/benchmarks.md. Only 127.0.0.1 is used; every step is bounded in time.
 # Usage: bash bench/relay.sh [seconds per run, default 10] [idle sockets, default 10000]
-# Needs redis-server and redis-tools for the reference (skipped, with a note, when absent).
+# Needs redis-server and redis-tools for the reference (skipped, with a note, when absent), and
+# curl for the server's own ack-latency histogram (/metrics).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -12,7 +13,8 @@ idle=${2:-10000}
 rate=${RELAY_RATE:-20000}            # offered msg/s of the latency run …
 low_rate=${RELAY_LOW_RATE:-10000}    # … and of a second one, below saturation
 tp_pairs=${RELAY_TP_PAIRS:-100}      # the throughput run of the brief: 100 pairs, window 32
-sat_pairs=${RELAY_SAT_PAIRS:-3000}   # 6000 sockets at 19 frames/s each can offer 114k msg/s
+sat_pairs=${RELAY_SAT_PAIRS:-4000}   # 8000 sockets at 19 frames/s each can offer 152k msg/s …
+sat_window=${RELAY_SAT_WINDOW:-8}    # … with 64k unacked in all: under the store's queue (65,536)
 lat_pairs=${RELAY_LAT_PAIRS:-1000}   # 2000 senders: 20k msg/s is 10 msg/s per socket
 # Every run gets users of its own (the matcher never re-pairs a previous partner for 30 s); the
 # idle test reuses them. Accounts are seeded straight into the server's database with tokens
@@ -60,16 +62,22 @@ fi
 echo "== (c) $idle authenticated idle sockets"
 $relay idle --port "$port" --tokens "$out/tokens" --sockets "$idle" --pid "$pid" | tee "$out/idle"
 
+# ack_buckets: the server's own msg.send → msg.ack histogram (/metrics), "le count" lines.
+ack_buckets() {
+  curl -s "$url/metrics" | sed -n 's/^convo_ws_msg_ack_seconds_bucket{le="\([^"]*\)"} \([0-9]*\)$/\1 \2/p'
+}
 run() { # name first pairs extra-args…
   local name=$1 first=$2 pairs=$3
   shift 3
   echo "== $name: relay run --pairs $pairs --duration $secs $*"
+  ack_buckets >"$out/$name.acks0"
   $relay run --port "$port" --pid "$pid" --tokens "$out/tokens" --first "$first" \
     --pairs "$pairs" --duration "$secs" "$@" | tee "$out/$name"
+  ack_buckets >"$out/$name.acks1"
 }
 first=0
 run a $first "$tp_pairs" --window 32
-run a2 $((first += 2 * tp_pairs)) "$sat_pairs" --window 32
+run a2 $((first += 2 * tp_pairs)) "$sat_pairs" --window "$sat_window"
 run b $((first += 2 * sat_pairs)) "$lat_pairs" --rate "$rate" --window 1000
 run b2 $((first += 2 * lat_pairs)) "$lat_pairs" --rate "$low_rate" --window 1000
 
@@ -119,13 +127,22 @@ fi
 # ---- the block for docs/benchmarks.md ----
 ms() { echo "p50 $(field "$1" "$2" p50), p90 $(field "$1" "$2" p90), p99 $(field "$1" "$2" p99), max $(field "$1" "$2" max) ms"; }
 cpu() { echo "server $(field "$1" cpu server_cores) cores (loop thread $(field "$1" cpu server_loop_cores)), generator $(field "$1" cpu generator_cores)"; }
-row_window() { # file pairs
-  echo "| $2 pairs, window 32, ${secs} s | **$(commas "$(field "$1" rates delivered_per_s)") msg/s delivered** ($(commas "$(field "$1" rates acked_per_s)") acked/s, $(commas "$(field "$1" rates sent_per_s)") sent/s); send → partner $(ms "$1" latency_ms) | $(cpu "$1") |"
+row_window() { # file pairs window
+  echo "| $2 pairs, window $3, ${secs} s | **$(commas "$(field "$1" rates delivered_per_s)") msg/s delivered** ($(commas "$(field "$1" rates acked_per_s)") acked/s, $(commas "$(field "$1" rates sent_per_s)") sent/s); send → partner $(ms "$1" latency_ms) | $(cpu "$1") |"
 }
 row_rate() { # file pairs rate
-  echo "| $(commas "$3") msg/s offered, $2 pairs, ${secs} s | $(commas "$(field "$1" rates delivered_per_s)") msg/s delivered; send → partner **$(ms "$1" latency_ms)**; send → ack p50 $(field "$1" ack_latency_ms p50), p99 $(field "$1" ack_latency_ms p99) ms | $(cpu "$1") |"
+  echo "| $(commas "$3") msg/s offered, $2 pairs, ${secs} s | $(commas "$(field "$1" rates delivered_per_s)") msg/s delivered; send → partner **$(ms "$1" latency_ms)**; send → ack p50 $(field "$1" ack_latency_ms p50), p99 $(field "$1" ack_latency_ms p99) ms; $(server_acks "$(basename "$1")") | $(cpu "$1") |"
 }
 checks() { sed -n 's/^checks: //p' "$1"; }
+# server_acks NAME: the share of that run's acks the server sent within 1, 5 and 10 ms of the
+# msg.send (its /metrics histogram: generator and kernel time excluded).
+server_acks() {
+  awk 'FNR == NR { b[$1] = $2; next } { d[$1] = $2 - b[$1] } $1 == "+Inf" { n = $2 - b[$1] }
+    END { if (!n) { print "server-side histogram n/a"; exit }
+          printf "server-side ack ≤ 1 ms %.1f %%, ≤ 5 ms %.2f %%, ≤ 10 ms %.2f %%",
+            100 * d["0.001"] / n, 100 * d["0.005"] / n, 100 * d["0.01"] / n }' \
+    "$out/$1.acks0" "$out/$1.acks1"
+}
 commas() { LC_ALL=C printf "%'.0f" "$1" 2>/dev/null | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 redis_rps=$(sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' "$out/redis" | head -1)
 sat=$(field "$out/a2" rates delivered_per_s)
@@ -147,8 +164,8 @@ burst 20: the server allows 20 frames/s, burst 40, per socket (SPEC §4).
 
 | what | measured | CPU during the run |
 | --- | --- | --- |
-$(row_window "$out/a" "$tp_pairs")
-$(row_window "$out/a2" "$sat_pairs")
+$(row_window "$out/a" "$tp_pairs" 32)
+$(row_window "$out/a2" "$sat_pairs" "$sat_window")
 $(row_rate "$out/b" "$lat_pairs" "$rate")
 $(row_rate "$out/b2" "$lat_pairs" "$low_rate")
 | $(commas "$idle") authenticated idle WebSockets | server RSS $((rss_b / 1024)) → $((rss_a / 1024)) MiB: **$(commas "$(field "$out/idle" idle per_socket_bytes)") bytes per socket** (connected in $(field "$out/idle" idle connect_s) s) | |

@@ -10,7 +10,7 @@ DEBS=(
   libuv1-dev libhttp-parser-dev libwslay-dev libjansson-dev libsodium-dev
   libcjose-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libhiredis-dev
   libssl-dev libcmocka-dev zlib1g-dev
-  sqlite3 wrk
+  sqlite3 wrk curl
   redis-server redis-tools  # bench/relay.sh's reference (PUBLISH); the Redis bus will need them
   chromium fonts-noto-cjk   # tests/browser: headless Chromium driven by playwright-core; Hangul glyphs
 )

@@ -55,24 +55,30 @@ static void render_requests(buf *b) {
     }
 }
 
-static void render_latency(buf *b) {
-    buf_append_cstr(b, "# HELP convo_http_request_duration_seconds Time from first byte to reply.\n"
-                       "# TYPE convo_http_request_duration_seconds histogram\n");
+/* One histogram in Prometheus text: NAME_bucket{le=…} (cumulative), NAME_sum, NAME_count. */
+static void render_histogram(buf *b, const char *name, const char *help,
+                             const struct metrics_histogram *h) {
+    buf_append_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     uint64_t cumulative = 0;
     for (int i = 0; i < METRICS_LATENCY_BUCKETS; i++) {
-        cumulative += metrics.latency_buckets[i];
+        cumulative += h->buckets[i];
         if (i == METRICS_LATENCY_BUCKETS - 1)
-            buf_append_cstr(b, "convo_http_request_duration_seconds_bucket{le=\"+Inf\"} ");
+            buf_append_printf(b, "%s_bucket{le=\"+Inf\"} ", name);
         else
-            buf_append_printf(b, "convo_http_request_duration_seconds_bucket{le=\"%g\"} ",
-                              metrics_latency_bounds[i]);
+            buf_append_printf(b, "%s_bucket{le=\"%g\"} ", name, metrics_latency_bounds[i]);
         buf_append_u64(b, cumulative);
         buf_append_cstr(b, "\n");
     }
-    buf_append_printf(b, "convo_http_request_duration_seconds_sum %.6f\n",
-                      metrics.latency_sum_seconds);
-    buf_append_printf(b, "convo_http_request_duration_seconds_count %llu\n",
-                      (unsigned long long)metrics.latency_count);
+    buf_append_printf(b, "%s_sum %.6f\n%s_count %llu\n", name, h->sum_seconds, name,
+                      (unsigned long long)h->count);
+}
+
+static void render_latency(buf *b) {
+    render_histogram(b, "convo_http_request_duration_seconds", "Time from first byte to reply.",
+                     &metrics.http_latency);
+    render_histogram(b, "convo_ws_msg_ack_seconds",
+                     "Time from a msg.send frame to its msg.ack (durable commit included).",
+                     &metrics.msg_ack);
 }
 
 static void render_gauges(buf *b, struct app *app) {

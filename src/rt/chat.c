@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "rt/protocol.h"
 #include "rt/rt_internal.h"
+#include "util/metrics.h"
 
 static void chat_id_text(int64_t id, char out[24]) {
     snprintf(out, 24, "%lld", (long long)id);
@@ -29,6 +30,7 @@ struct rt_chat *rt_frame_chat(struct rt_socket *s, json_t *frame, json_t *ref) {
 struct send_op {
     struct rt_socket *s;
     json_t *ref;
+    uint64_t handled_ns; /* when the frame was handled: /metrics times the ack from here */
     char client_msg_id[RT_CLIENT_MSG_ID_MAX + 1];
 };
 
@@ -47,6 +49,7 @@ static void deliver_stored(struct send_op *op, const store_message *m) {
         buf_append_cstr(b, ",\"message\":");
         api_message_write(b, m);
         rt_frame_send(s, b, op->ref);
+        metrics_observe(&metrics.msg_ack, uv_hrtime() - op->handled_ns);
     }
     if (!m->duplicate && c) {
         buf *b = rt_frame_begin(s->rt, "msg.new");
@@ -89,6 +92,7 @@ void rt_handle_msg_send(struct rt_socket *s, json_t *frame, json_t *ref) {
     }
     op->s = s;
     op->ref = ref ? json_incref(ref) : NULL;
+    op->handled_ns = uv_hrtime();
     rt_socket_ref(s);
     int rc = store_message_append(s->rt->app->store, c->id, s->user->id, op->client_msg_id, text,
                                   on_appended, op);

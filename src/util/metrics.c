@@ -65,13 +65,17 @@ void metrics_request_done(int route, int status, uint64_t duration_ns) {
         route = metrics_route_unmatched();
     if (route >= 0)
         count_status(&metrics.routes[route], status);
+    metrics_observe(&metrics.http_latency, duration_ns);
+}
+
+void metrics_observe(struct metrics_histogram *h, uint64_t duration_ns) {
     double seconds = (double)duration_ns / 1e9;
     int b = 0;
     while (b < METRICS_LATENCY_BUCKETS - 1 && seconds > metrics_latency_bounds[b])
         b++;
-    metrics.latency_buckets[b]++;
-    metrics.latency_count++;
-    metrics.latency_sum_seconds += seconds;
+    h->buckets[b]++;
+    h->count++;
+    h->sum_seconds += seconds;
 }
 
 void metrics_limit_hit(enum metrics_limit limit) {

@@ -1,6 +1,6 @@
 /* metrics.h — process-wide counters for /metrics, touched only on the loop thread (no locks).
- * Requests by route and status, a latency histogram, limit hits by name. Rendering in Prometheus
- * text format lives in api/ops.c.
+ * Requests by route and status, latency histograms (HTTP requests; msg.send to its durable
+ * msg.ack), limit hits by name. Rendering in Prometheus text format lives in api/ops.c.
  */
 #ifndef CONVO_METRICS_H
 #define CONVO_METRICS_H
@@ -34,12 +34,18 @@ struct metrics_route {
     uint64_t counts[METRICS_STATUSES_MAX];
 };
 
+/* A latency histogram over metrics_latency_bounds. */
+struct metrics_histogram {
+    uint64_t buckets[METRICS_LATENCY_BUCKETS]; /* cumulative-free; summed on render */
+    uint64_t count;
+    double sum_seconds;
+};
+
 struct metrics {
     struct metrics_route routes[METRICS_ROUTES_MAX];
     size_t route_count;
-    uint64_t latency_buckets[METRICS_LATENCY_BUCKETS]; /* cumulative-free; summed on render */
-    uint64_t latency_count;
-    double latency_sum_seconds;
+    struct metrics_histogram http_latency; /* first byte of a request → its reply */
+    struct metrics_histogram msg_ack;      /* a msg.send frame handled → its msg.ack queued */
     uint64_t limit_hits[LIMIT__COUNT];
     int64_t connections_open;
     uint64_t connections_total;
@@ -53,6 +59,7 @@ int metrics_route_register(const char *name);
 int metrics_route_static(void);
 int metrics_route_unmatched(void);
 void metrics_request_done(int route_index, int status, uint64_t duration_ns);
+void metrics_observe(struct metrics_histogram *h, uint64_t duration_ns);
 /* Counts a limit hit; logs the first hit of each limit once. */
 void metrics_limit_hit(enum metrics_limit limit);
 const char *metrics_limit_name(enum metrics_limit limit);

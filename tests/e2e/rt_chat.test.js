@@ -359,3 +359,31 @@ test('chat.leave → leaver gets chat.ended "left", partner "partner_left"; both
   assert.equal((await cc.next('match.found')).chat.partner.id, b.id);
   await cb.next('match.found');
 });
+
+test('/metrics times every msg.ack from its msg.send (retries too): a histogram whose +Inf bucket is the ack count', T, async (t) => {
+  const { server, api } = await k.setup(t);
+  const { ca, cb, chat } = await rt.pair(t, server, api);
+  const metric = async () => {
+    const res = await rt.rest(api, 'GET', '/metrics');
+    assert.equal(res.status, 200);
+    const value = (name, le) => {
+      const label = le ? `\\{le="${le.replace('+', '\\+')}"\\}` : '';
+      const m = res.text.match(new RegExp(`^convo_ws_msg_ack_seconds${name}${label} (\\S+)$`, 'm'));
+      assert.ok(m, `no convo_ws_msg_ack_seconds${name} ${le || ''} in /metrics`);
+      return Number(m[1]);
+    };
+    return { count: value('_count'), sum: value('_sum'), inf: value('_bucket', '+Inf'), le1s: value('_bucket', '1') };
+  };
+  const before = await metric();
+  assert.deepEqual([before.count, before.inf], [0, 0]);
+  await ca.request({ type: 'msg.send', chatId: chat, clientMsgId: 'a1', text: 'one' }, { type: 'msg.ack' });
+  await cb.request({ type: 'msg.send', chatId: chat, clientMsgId: 'b1', text: 'two' }, { type: 'msg.ack' });
+  await ca.request({ type: 'msg.send', chatId: chat, clientMsgId: 'a2', text: 'three' }, { type: 'msg.ack' });
+  await ca.request({ type: 'msg.send', chatId: chat, clientMsgId: 'a1', text: 'one' }, { type: 'msg.ack' }); // a retry: acked again
+  await ca.request({ type: 'msg.send', chatId: chat, clientMsgId: 'a3', text: '   ' }, { type: 'error' }); // refused: no ack
+  const after = await metric();
+  assert.equal(after.count, 4);
+  assert.equal(after.inf, 4);
+  assert.ok(after.le1s <= after.inf && after.le1s >= 1, `le=1 bucket ${after.le1s}`);
+  assert.ok(after.sum > 0 && after.sum < 4 * 5, `sum ${after.sum} s`);
+});
