@@ -13,7 +13,7 @@
 /* The page may load only its own scripts, styles and images, and talk only to its own origin. */
 #define STATIC_HTML_HEADERS                                                                        \
     "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "           \
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "          \
+    "img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "                \
     "form-action 'self'; object-src 'none'\r\n"                                                    \
     "X-Frame-Options: DENY\r\n"                                                                    \
     "Referrer-Policy: same-origin\r\n"

@@ -230,6 +230,7 @@ test('the page gets CSP, nosniff, Referrer-Policy and X-Frame-Options DENY', T, 
       assert.ok(csp.includes(directive), `${p}: CSP ${csp} lacks ${directive}`);
     }
     assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'/, `${p}: CSP allows inline code`);
+    assert.match(csp, /(^|;\s*)img-src 'self'(;|$)/, `${p}: images only from the origin (no data:)`);
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
     assert.equal(res.headers['x-frame-options'], 'DENY');
     assert.equal(res.headers['referrer-policy'], 'same-origin');
