@@ -278,3 +278,71 @@ test('two people match in 백엔드, chat, reload, reconnect with messages both 
   k.assertClean(a);
   k.assertClean(b);
 });
+
+test('a message still unsent when the chat ends stays in the ended chat marked "전송 실패", leaves the outbox, is announced and never delivered', { timeout: 90000 }, async (t) => {
+  const server = await k.startServer(t);
+  const browser = await k.launch(t);
+  const a = await k.person(t, browser, server, { name: 'A' });
+  const b = await k.person(t, browser, server, { name: 'B' });
+  const alice = k.newAccount('alice');
+  const bob = k.newAccount('bob');
+
+  // A's WebSocket goes through a relay that can refuse connections (a network drop), as B's
+  // does in the test above; it keeps A's frames to the server.
+  const relay = { refuse: false, sockets: new Set(), up: [] };
+  await a.routeWebSocket(/\/ws$/, (ws) => {
+    if (relay.refuse) { ws.close({ code: 1011, reason: 'test: offline' }); return; }
+    const up = ws.connectToServer();
+    relay.sockets.add(ws);
+    ws.onMessage((m) => { try { relay.up.push(JSON.parse(m)); } catch { /* not JSON */ } up.send(m); });
+    up.onMessage((m) => ws.send(m));
+    ws.onClose(() => { relay.sockets.delete(ws); up.close(); });
+    up.onClose(() => ws.close());
+  });
+
+  await k.signup(a, alice);
+  await k.signup(b, bob);
+  await a.getByRole('button', { name: /백엔드/ }).click();
+  await a.waitForURL(/#\/wait$/);
+  await b.getByRole('button', { name: /백엔드/ }).click();
+  await a.getByTestId('partner-name').filter({ hasText: bob.nickname }).waitFor();
+  await b.getByTestId('partner-name').filter({ hasText: alice.nickname }).waitFor();
+
+  // A goes offline and writes: pending, in the outbox
+  relay.refuse = true;
+  for (const ws of relay.sockets) ws.close({ code: 1006, reason: 'test: drop' });
+  await a.locator('[data-banner="reconnecting"]').waitFor();
+  const text = '끊긴 동안 쓴, 보내지 못할 메시지';
+  await a.getByTestId('composer').fill(text);
+  await a.keyboard.press('Enter');
+  await a.locator('.msg.mine.pending', { hasText: text }).locator('[data-status="pending"]').waitFor();
+  const outboxTexts = () => a.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith('convo.outbox.'))
+    .map((key) => JSON.parse(localStorage.getItem(key))).flat().map((m) => m.text));
+  assert.deepEqual(await outboxTexts(), [text]);
+
+  // B leaves; A comes back: the chat is over, and A's message is marked not sent
+  await b.getByRole('button', { name: '나가기' }).click();
+  await b.getByRole('dialog').getByRole('button', { name: '나가기' }).click();
+  await b.locator('[data-banner="ended"][data-reason="left"]').waitFor();
+  relay.refuse = false;
+  await a.locator('[data-banner="ended"]').waitFor();
+  const failed = a.locator('.msg.mine.failed', { hasText: text });
+  await failed.locator('[data-status="failed"]').waitFor();
+  assert.equal(await failed.locator('[data-status="failed"]').textContent(), '전송 실패');
+  assert.equal(await failed.locator('.bubble').textContent(), text);
+  assert.equal(await a.locator('.msg.pending').count(), 0, 'no longer shown as sending');
+  assert.deepEqual(await outboxTexts(), [], 'the outbox no longer holds it');
+  await a.locator('#announcer').filter({ hasText: '메시지 1개를 보내지 못했어요.' }).waitFor();
+  // the other language has the text too
+  await a.getByTestId('lang-toggle').click();
+  await failed.locator('[data-status="failed"]').filter({ hasText: 'Not sent' }).waitFor();
+  await a.getByTestId('lang-toggle').click();
+  await k.shot(a, 'chat-ended-not-sent');
+
+  // never delivered: not sent by A after the reconnect, never shown to B
+  await a.waitForTimeout(4500); // longer than the outbox flusher's period
+  assert.equal(relay.up.filter((f) => f.type === 'msg.send' && f.text === text).length, 0, 'A never sent it');
+  assert.equal(await b.locator('.msg .bubble', { hasText: text }).count(), 0, 'B never got it');
+  k.assertClean(a);
+  k.assertClean(b);
+});

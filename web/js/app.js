@@ -63,7 +63,22 @@ function newChat(c) {
     id: c.id, category: c.category, partner: c.partner, startedAt: c.startedAt, icebreaker: c.icebreaker,
     partnerReadSeq: c.partnerReadSeq || 0, lastSeq: 0, serverLastSeq: c.lastSeq || 0,
     msgs: [], ids: new Set(), ended: null, partnerOnline: true, typing: false, readSent: 0,
+    failed: [], // outbox items that can never be delivered (the chat ended first): shown as not sent
   };
+}
+
+// The chat ended with messages still unacked: the server will only answer NOT_IN_CHAT, so they
+// leave the outbox and stay in the ended chat's view marked as not sent. Returns how many.
+function failOutbox(c) {
+  const items = S.outbox.filter((m) => m.chatId === c.id);
+  for (const m of items) if (!c.failed.some((x) => x.clientMsgId === m.clientMsgId)) c.failed.push(m);
+  dropOutbox((m) => m.chatId === c.id);
+  return items.length;
+}
+
+function announceEnded(c, notSent) {
+  const why = t(`ended.${c.ended}`) !== `ended.${c.ended}` ? t(`ended.${c.ended}`) : t('ended.banned');
+  announce(notSent ? `${why} ${t('chat.notSentCount', { n: notSent })}` : why);
 }
 
 const rt = new RT({
@@ -147,8 +162,7 @@ function handleFrame(f) {
       if (c && f.chatId === c.id) {
         c.ended = f.reason || 'over';
         c.typing = false;
-        dropOutbox((m) => m.chatId === c.id);
-        announce(t(`ended.${c.ended}`));
+        announceEnded(c, failOutbox(c));
         emit('chat');
         if (pendingNext) {
           const cat = pendingNext;
@@ -181,9 +195,14 @@ function onReady(f) {
     flushOutbox(true);
     S.waiting = null;
   } else {
-    if (S.chat && !S.chat.ended) {
-      S.chat.ended = 'over'; // it ended while we were away
-      sync();
+    if (S.chat) {
+      const wasOpen = !S.chat.ended;
+      if (wasOpen) {
+        S.chat.ended = 'over'; // it ended while we were away
+        sync();
+      }
+      const notSent = failOutbox(S.chat);
+      if (wasOpen || notSent) announceEnded(S.chat, notSent);
     }
     dropOutbox(() => true);
     if (f.waiting) {
@@ -211,6 +230,8 @@ function onReady(f) {
 function onError(f) {
   const ref = typeof f.ref === 'string' ? f.ref : '';
   const item = S.outbox.find((m) => m.clientMsgId === ref);
+  // a send that crossed chat.ended: already shown as not sent
+  if (!item && ref && S.chat && S.chat.failed.some((m) => m.clientMsgId === ref)) return;
   if (item) {
     if (f.code === 'RATE_LIMITED' || f.code === 'UNAVAILABLE') { item.sentAt = 0; return; } // retried by the flusher
     dropOutbox((m) => m === item);

@@ -146,6 +146,13 @@ export function chatView(ctx) {
       seen.add(key);
       nodes.push(li);
     }
+    for (const o of c.failed) {
+      const key = `f${o.clientMsgId}`;
+      let li = cache.get(key);
+      if (!li) { li = bubble({ text: o.text, sentAt: o.at }, { mine: true, status: 'failed' }); li.classList.add('failed'); cache.set(key, li); }
+      seen.add(key);
+      nodes.push(li);
+    }
     for (const k of cache.keys()) if (!seen.has(k)) cache.delete(k);
     list.replaceChildren(...nodes);
     if (stick) scroller.scrollTop = scroller.scrollHeight;
