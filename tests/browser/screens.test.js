@@ -160,6 +160,34 @@ test('language: Korean by default, English when the browser prefers it, the togg
   k.assertClean(page);
 });
 
+test('language: the first visit saves nothing, so a later browser language is followed; a toggled choice sticks', T, async (t) => {
+  const en = await k.person(t, browser, server, { name: 'en-first', locale: 'en-US' });
+  await en.goto('/');
+  await en.getByRole('heading', { name: 'Log in' }).waitFor();
+  // the same storage, the browser now in Korean: Korean
+  const stored = await en.context().storageState();
+  const ko = await k.person(t, browser, server, { name: 'ko-later', locale: 'ko-KR', storageState: stored });
+  await ko.goto('/');
+  await ko.getByRole('heading', { name: '로그인' }).waitFor();
+  assert.equal(await ko.evaluate(() => document.documentElement.lang), 'ko');
+  assert.equal(await en.evaluate(() => localStorage.getItem('convo.lang')), null, 'nothing saved without the toggle');
+  // one click of the toggle: English, kept across a reload and in any browser language
+  await ko.getByTestId('lang-toggle').click();
+  await ko.getByRole('heading', { name: 'Log in' }).waitFor();
+  assert.equal(await ko.evaluate(() => localStorage.getItem('convo.lang')), 'en');
+  await ko.reload();
+  await ko.getByRole('heading', { name: 'Log in' }).waitFor();
+  assert.equal(await ko.evaluate(() => document.documentElement.lang), 'en');
+  const chosen = await ko.context().storageState();
+  const again = await k.person(t, browser, server, { name: 'ko-chosen', locale: 'ko-KR', storageState: chosen });
+  await again.goto('/');
+  await again.getByRole('heading', { name: 'Log in' }).waitFor();
+  assert.equal(await again.evaluate(() => document.documentElement.lang), 'en');
+  k.assertClean(en);
+  k.assertClean(ko);
+  k.assertClean(again);
+});
+
 test('settings: profile, password, log out everywhere, delete account; Google only when configured', T, async (t) => {
   const page = await k.person(t, browser, server, { name: 'settings' });
   const acct = k.newAccount('set');

@@ -600,7 +600,8 @@ window.addEventListener('hashchange', render);
 
 // --- boot: catalog, refresh (signed in?) then straight back to the chat or the queue ---------
 async function boot() {
-  setLang(getLang());
+  // the language in use (saved choice, else the browser's) is not saved here: only the toggle
+  // saves, so a later change of the browser's language is still followed
   render();
   const r0 = route();
   const cats = api.get('/categories', { auth: false }).then((j) => setCatalog(j.categories)).catch(() => {});
