@@ -1,12 +1,12 @@
 /* sqlite_messages.c — appending chat messages on the SQLite backend, the store's hottest job.
  *
  * One statement per message in the common case: the next seq comes from a cache of each chat's
- * last seq (loaded from chats.last_seq on first use), and the row goes in with INSERT … ON
- * CONFLICT DO NOTHING RETURNING id, so no savepoint, no look-up and no UPDATE run per message.
- * A conflict means a retry of a stored (chat, sender, clientMsgId) — the stored row is the
- * answer — or, if no such row exists, a stale cache (another writer on the file): the entry is
- * reloaded and the insert tried once more. chats.last_seq is written once per chat per batch
- * (sqlite_messages_flush), before any other job of the batch runs and before the commit.
+ * last seq (loaded from chats.last_seq on first use, at most STORE_SEQ_CACHE_MAX chats), and the
+ * row goes in with INSERT … ON CONFLICT DO NOTHING RETURNING id, so no savepoint, no look-up and no
+ * UPDATE run per message. A conflict means a retry of a stored (chat, sender, clientMsgId) — the
+ * stored row is the answer — or, if no such row exists, a stale cache (another writer on the file):
+ * the entry is reloaded and the insert tried once more. chats.last_seq is written once per chat per
+ * batch (sqlite_messages_flush), before any other job of the batch runs and before the commit.
  *
  * Owns: its statements and the seq cache. Runs on the store thread only. After a batch that did
  * not commit, sqlite_messages_rollback forgets the cache (its seqs were never stored).
@@ -16,8 +16,6 @@
 
 #include "store/sqlite_priv.h"
 #include "util/imap.h"
-
-#define SEQ_CACHE_MAX 65536 /* chats whose last seq is cached; the cache is emptied beyond */
 
 enum msg_stmt_id { MSG_FIND, MSG_INSERT, MSG_CHAT_LAST_SEQ, MSG_CHAT_SET_SEQ, MSG_STMT_COUNT };
 
@@ -97,7 +95,7 @@ static int seq_load(sqlite_messages *m, struct seq_entry *e) {
 
 /* The cached entry of a chat, loaded on first use. */
 static int seq_entry_get(sqlite_messages *m, int64_t chat_id, struct seq_entry **out) {
-    if (!m->seqs || imap_count(m->seqs) >= SEQ_CACHE_MAX) {
+    if (!m->seqs || imap_count(m->seqs) >= STORE_SEQ_CACHE_MAX) {
         int status = sqlite_messages_flush(m); /* what this batch gave out is written first */
         if (status != STORE_OK)
             return status;

@@ -3,6 +3,7 @@
  * chat's last seq: checked against another writer on the same file, and against a read-mark job
  * in the same batch as the appends (chats.last_seq is written before any other job runs).
  * Checkpoints run on a thread of their own: the database file must grow while the store is open.
+ * More chats than the seq cache holds empty it mid-batch without a repeated or skipped seq.
  *
  * Each test runs the real libuv loop against a real SQLite file in its own mkdtemp directory and
  * ends with uv_loop_close() == 0 (no leaked handle). Direct sqlite3 reads in here only check what
@@ -372,6 +373,72 @@ static void test_checkpoints_run_while_open(void **state) {
     assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 6000);
 }
 
+static void on_chat_id(int status, const store_chat *chat, void *arg) {
+    int64_t *id = arg;
+    *id = status == STORE_OK ? chat->id : -1;
+}
+
+static void on_seq(int status, const store_message *msg, void *arg) {
+    int64_t *seq = arg;
+    *seq = status == STORE_OK ? msg->seq : -1;
+}
+
+/* Appends one message to each of chats[from, to) (ids in chats), seqs into seqs; queued in one
+ * loop turn so the store cuts them into full batches. */
+static void append_each(sf_fixture *fx, store *s, const int64_t *chats, int64_t *seqs, int from,
+                        int to, const char *id) {
+    for (int i = from; i < to; i++)
+        assert_int_equal(store_message_append(s, chats[i], 1, id, "x", on_seq, &seqs[i]), 0);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+}
+
+/* More chats than the seq cache holds: it is emptied in the middle of a batch (what that batch
+ * gave out is written first) and loaded again; no seq repeats or skips, last_seq stays exact. */
+static void test_seq_cache_overflow(void **state) {
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
+    const int n = STORE_SEQ_CACHE_MAX + 10, warm = STORE_SEQ_CACHE_MAX - 10;
+    int64_t *chats = calloc((size_t)n, sizeof *chats), *seqs = calloc((size_t)n, sizeof *seqs);
+    assert_non_null(chats);
+    assert_non_null(seqs);
+    for (int from = 0; from < n; from += 8192) {
+        for (int i = from; i < n && i < from + 8192; i++)
+            assert_int_equal(store_chat_create(s, "backend", 1, 2, on_chat_id, &chats[i]), 0);
+        uv_run(&fx->loop, UV_RUN_DEFAULT);
+    }
+    for (int from = 0; from < warm; from += 8192) /* the cache fills up to 10 short of full */
+        append_each(fx, s, chats, seqs, from, from + 8192 < warm ? from + 8192 : warm, "first");
+    /* The last 20 in as few batches as the store makes of them while a second connection holds
+     * the write lock: the cache overflows at the 11th, with the ones before it not yet written. */
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_message_append(s, chats[warm], 1, "first", "x", on_seq, &seqs[warm]), 0);
+    uv_sleep(100);
+    for (int i = warm + 1; i < n; i++)
+        assert_int_equal(store_message_append(s, chats[i], 1, "first", "x", on_seq, &seqs[i]), 0);
+    assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(lock);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < n; i++)
+        if (chats[i] <= 0 || seqs[i] != 1)
+            fail_msg("chat %d: id %lld, seq %lld", i, (long long)chats[i], (long long)seqs[i]);
+    /* A second message to chats cached before the overflow, around it and after it. */
+    int probes[] = {0, warm - 1, warm, warm + 9, warm + 10, n - 1};
+    for (size_t k = 0; k < sizeof probes / sizeof probes[0]; k++) {
+        record r = append(fx, s, chats[probes[k]], 2, "second", "y");
+        assert_int_equal(r.status, STORE_OK);
+        assert_int_equal(r.msg.seq, 2);
+    }
+    sf_close_store(fx, s);
+    free(chats);
+    free(seqs);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), n + 6);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM chats c WHERE last_seq <> "
+                                      "(SELECT MAX(seq) FROM messages m WHERE m.chat_id = c.id)"),
+                     0);
+}
+
 static void test_invalid_arguments(void **state) {
     sf_fixture *fx = *state;
     store *s = sf_open_store(fx);
@@ -486,6 +553,7 @@ int main(void) {
         T(test_another_writer_does_not_break_seq),
         T(test_read_mark_in_the_batch_of_its_appends),
         T(test_checkpoints_run_while_open),
+        T(test_seq_cache_overflow),
         T(test_invalid_arguments),
         T(test_calls_after_shutdown_are_closed),
         T(test_shutdown_drains_queue),
