@@ -67,6 +67,8 @@ static char *put_digits(char *p, int v, int width) {
 /* RFC 3339 UTC with milliseconds, "2026-12-05T01:02:03.456Z": 24 bytes, no NUL. Written by
  * hand: it is on the path of every message (strftime and gmtime_r cost more than the rest). */
 static void format_time24(int64_t ms, char out[24]) {
+    const int64_t first = -62167219200000LL, last = 253402300799999LL; /* years 0000 … 9999 */
+    ms = ms < first ? first : ms > last ? last : ms; /* outside, the text would not be a time */
     int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
     int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
     int rem = (int)(secs - days * 86400), year, month, day;
@@ -155,8 +157,11 @@ static int append_to_buf(const char *data, size_t len, void *arg) {
 }
 
 void api_json_write(buf *b, const json_t *v) {
-    if (json_dump_callback(v, append_to_buf, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+    size_t before = b->len;
+    if (json_dump_callback(v, append_to_buf, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+        b->len = before; /* no half-written value */
         buf_append_cstr(b, "null");
+    }
 }
 
 static json_t *string_or_null(const char *s) {

@@ -21,7 +21,7 @@
 #define CKPT_WAKE_PAGES      256   /* WAL pages (4 KiB) past which each commit wakes the thread */
 #define CKPT_RESET_PAGES     1024  /* 4 MiB of log: the writer may finish the copy … */
 #define CKPT_FINISH_PAGES    512   /* … when at most this much is left for it to copy … */
-#define CKPT_HARD_PAGES      65536 /* … or, whatever is left, past 256 MiB of log */
+#define CKPT_HARD_PAGES      16384 /* … or, waiting for the thread, past 64 MiB of log */
 #define CKPT_BUSY_TIMEOUT_MS 5000  /* the checkpointer waits this long for a lock */
 
 struct sqlite_checkpointer {
@@ -82,7 +82,8 @@ static int ckpt_uncopied(const sqlite_checkpointer *c, int pages) {
  * beginning only at a write that finds every frame copied, which a thread copying beside a busy
  * writer rarely sees: so once the thread has copied all but a little of a long log, the writer runs
  * a PASSIVE checkpoint itself for the rest (BUSY at once, to be tried after the next commit, while
- * the thread is copying). Past CKPT_HARD_PAGES it does so whatever is left: the log stays bounded.
+ * the thread is copying). Past CKPT_HARD_PAGES it copies whatever is left, waiting for the
+ * thread's pass to end if need be (RESTART): that commit is slow, and the log stays bounded.
  */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages) {
     sqlite_checkpointer *c = arg;
@@ -94,12 +95,13 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages) {
     c->generation += (uint64_t)restarted;
     int uncopied = ckpt_uncopied(c, pages);
     uv_mutex_unlock(&c->mu);
-    int finish =
-        pages >= CKPT_HARD_PAGES || (pages >= CKPT_RESET_PAGES && uncopied <= CKPT_FINISH_PAGES);
-    if (finish) {
+    int hard = pages >= CKPT_HARD_PAGES;
+    if (hard || (pages >= CKPT_RESET_PAGES && uncopied <= CKPT_FINISH_PAGES)) {
+        /* RESTART waits (the writer's busy timeout) for the thread's pass to end; PASSIVE does
+         * not wait and answers BUSY while the thread is copying. */
         int log_pages = 0, copied = 0;
-        int rc =
-            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
+        int mode = hard ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE;
+        int rc = sqlite3_wal_checkpoint_v2(db, name, mode, &log_pages, &copied);
         if (rc == SQLITE_OK && copied == log_pages) {
             uv_mutex_lock(&c->mu);
             c->generation++; /* the next write restarts the log */
@@ -142,8 +144,9 @@ int sqlite_checkpointer_start(sqlite3 *writer, const char *path, sqlite_checkpoi
     }
     sqlite3_busy_timeout(c->db, CKPT_BUSY_TIMEOUT_MS);
     /* A connection reads the file's header (and learns it is in WAL mode) only when first used;
-     * until then a checkpoint on it does nothing. */
-    if (sqlite3_exec(c->db, "PRAGMA journal_mode", NULL, NULL, NULL) != SQLITE_OK) {
+     * until then a checkpoint on it does nothing. Its fsyncs are the writer's: FULL. */
+    if (sqlite3_exec(c->db, "PRAGMA journal_mode; PRAGMA synchronous = FULL", NULL, NULL, NULL) !=
+        SQLITE_OK) {
         snprintf(err, errlen, "sqlite: checkpoint connection: %s", sqlite3_errmsg(c->db));
         ckpt_free(c, 0);
         return STORE_ERR_UNAVAILABLE;

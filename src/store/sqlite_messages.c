@@ -24,7 +24,11 @@ static const char *const msg_sql[MSG_STMT_COUNT] = {
                  "WHERE chat_id = $1 AND sender_id = $2 AND client_msg_id = $3",
     [MSG_INSERT] = "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, sent_at) "
                    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
-    [MSG_CHAT_LAST_SEQ] = "SELECT last_seq FROM chats WHERE id = $1",
+    /* The highest of the recorded last seq and the highest stored one: a chat whose last_seq
+     * fell behind its messages (it cannot, short of a bug) would otherwise never take another. */
+    [MSG_CHAT_LAST_SEQ] =
+        "SELECT max(last_seq, COALESCE((SELECT MAX(seq) FROM messages WHERE chat_id = $1), 0)) "
+        "FROM chats WHERE id = $1",
     [MSG_CHAT_SET_SEQ] = "UPDATE chats SET last_seq = $2 WHERE id = $1",
 };
 
@@ -61,7 +65,8 @@ static void free_entry(void *ctx, int64_t key, void *value) {
 
 /* Empties the cache: every entry is loaded again from chats.last_seq when next used. */
 static void seq_cache_clear(sqlite_messages *m) {
-    imap_each(m->seqs, free_entry, NULL);
+    if (m->seqs)
+        imap_each(m->seqs, free_entry, NULL);
     imap_free(m->seqs);
     m->seqs = imap_new(); /* NULL when memory ran out: then nothing is cached */
     m->dirty_count = 0;
@@ -123,19 +128,17 @@ static int seq_entry_get(sqlite_messages *m, int64_t chat_id, struct seq_entry *
     return STORE_OK;
 }
 
-static int seq_mark_dirty(sqlite_messages *m, struct seq_entry *e) {
-    if (e->dirty)
+/* Makes room in the dirty list for one more entry, before the insert that will need it: once a
+ * row is in, its seq must reach chats.last_seq whatever happens. */
+static int seq_reserve_dirty(sqlite_messages *m) {
+    if (m->dirty_count < m->dirty_cap)
         return STORE_OK;
-    if (m->dirty_count == m->dirty_cap) {
-        size_t cap = m->dirty_cap ? m->dirty_cap * 2 : 64;
-        struct seq_entry **d = realloc(m->dirty, cap * sizeof *d);
-        if (!d)
-            return STORE_ERR_NOMEM;
-        m->dirty = d;
-        m->dirty_cap = cap;
-    }
-    m->dirty[m->dirty_count++] = e;
-    e->dirty = 1;
+    size_t cap = m->dirty_cap ? m->dirty_cap * 2 : 64;
+    struct seq_entry **d = realloc(m->dirty, cap * sizeof *d);
+    if (!d)
+        return STORE_ERR_NOMEM;
+    m->dirty = d;
+    m->dirty_cap = cap;
     return STORE_OK;
 }
 
@@ -196,13 +199,18 @@ static int insert_row(sqlite_messages *m, store_message *msg) {
 /* One try at the chat's next seq: 1 stored, 0 conflict, or a negative store_status. */
 static int append_at_next_seq(sqlite_messages *m, store_job *job, struct seq_entry *e) {
     store_message *msg = &job->row.message;
+    if (!e->dirty && seq_reserve_dirty(m) != STORE_OK)
+        return STORE_ERR_NOMEM;
     msg->seq = e->last_seq + 1;
     int inserted = insert_row(m, msg);
     if (inserted <= 0)
         return inserted;
     e->last_seq = msg->seq;
-    int status = seq_mark_dirty(m, e);
-    return status == STORE_OK ? 1 : status;
+    if (!e->dirty) {
+        m->dirty[m->dirty_count++] = e; /* room was made above */
+        e->dirty = 1;
+    }
+    return 1;
 }
 
 int sqlite_messages_append(sqlite_messages *m, store_job *job, int64_t now_ms) {

@@ -45,6 +45,11 @@ static void test_time_known_instants(void **state) {
     assert_time(1796688000123LL, "2026-12-08T00:00:00.123Z");
     assert_time(-1, "1969-12-31T23:59:59.999Z");
     assert_time(253402300799999LL, "9999-12-31T23:59:59.999Z");
+    assert_time(-62167219200000LL, "0000-01-01T00:00:00.000Z");
+    /* Outside years 0000–9999 the text is clamped to the nearest end, never garbage. */
+    assert_time(253402300800000LL, "9999-12-31T23:59:59.999Z");
+    assert_time(INT64_MAX, "9999-12-31T23:59:59.999Z");
+    assert_time(INT64_MIN, "0000-01-01T00:00:00.000Z");
 }
 
 static void test_time_matches_gmtime(void **state) {

@@ -301,9 +301,18 @@ static void test_another_writer_does_not_break_seq(void **state) {
     record again = append(fx, s, chat, 2, "x", "from elsewhere"); /* its retry is known */
     assert_int_equal(again.msg.duplicate, 1);
     assert_int_equal(again.msg.seq, 2);
+    /* A row whose writer did not raise chats.last_seq: the reload takes the highest stored seq. */
+    snprintf(sql, sizeof sql,
+             "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, sent_at) "
+             "VALUES (%lld, 4, 2, 'y', 'last_seq not raised', 1)",
+             (long long)chat);
+    exec_beside(fx, sql);
+    record past = append(fx, s, chat, 1, "c", "three");
+    assert_int_equal(past.status, STORE_OK);
+    assert_int_equal(past.msg.seq, 5);
     sf_close_store(fx, s);
-    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 3);
-    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 3);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 5);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 5);
 }
 
 static void test_read_mark_in_the_batch_of_its_appends(void **state) {
