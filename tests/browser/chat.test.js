@@ -15,12 +15,7 @@ const k = require('./kit');
 const XSS = '<img src=x onerror=alert(1)>';
 
 test('two people match in 백엔드, chat, reload, reconnect with messages both ways while offline, leave, and read the history', { timeout: 150000 }, async (t) => {
-  const server = await k.startServer(t);
-  const browser = await k.launch(t);
-  const a = await k.person(t, browser, server, { name: 'A' });
-  const b = await k.person(t, browser, server, { name: 'B' });
-  const alice = k.newAccount('alice');
-  const bob = k.newAccount('bob');
+  const { server, browser, a, b, alice, bob } = await k.twoPeople(t);
 
   // B's WebSocket goes through a switchable relay: frames from the page can be held back
   // (an unacked send) and new connections refused (a network drop). It keeps the frames each
@@ -280,12 +275,7 @@ test('two people match in 백엔드, chat, reload, reconnect with messages both 
 });
 
 test('a message still unsent when the chat ends stays in the ended chat marked "전송 실패", leaves the outbox, is announced and never delivered', { timeout: 90000 }, async (t) => {
-  const server = await k.startServer(t);
-  const browser = await k.launch(t);
-  const a = await k.person(t, browser, server, { name: 'A' });
-  const b = await k.person(t, browser, server, { name: 'B' });
-  const alice = k.newAccount('alice');
-  const bob = k.newAccount('bob');
+  const { server, browser, a, b, alice, bob } = await k.twoPeople(t);
 
   // A's WebSocket goes through a relay that can refuse connections (a network drop), as B's
   // does in the test above; it keeps A's frames to the server.

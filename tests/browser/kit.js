@@ -177,4 +177,14 @@ async function until(page, fn, arg, what = String(fn)) {
   }
 }
 
-module.exports = { WAIT, ARTIFACTS, startServer, launch, person, assertClean, newAccount, shot, signup, rand, recordNetwork, until };
+// The usual start of a two-person test: a server, a browser, pages A and B (Korean, desktop) and
+// fresh accounts for them (not signed up yet).
+async function twoPeople(t) {
+  const server = await startServer(t);
+  const browser = await launch(t);
+  const a = await person(t, browser, server, { name: 'A' });
+  const b = await person(t, browser, server, { name: 'B' });
+  return { server, browser, a, b, alice: newAccount('alice'), bob: newAccount('bob') };
+}
+
+module.exports = { WAIT, ARTIFACTS, startServer, launch, person, twoPeople, assertClean, newAccount, shot, signup, rand, recordNetwork, until };
