@@ -59,12 +59,9 @@ async function launch(t) {
   return browser;
 }
 
-// A new context (its own cookie jar: one person) and page. Problems seen by the page are
-// collected in page.problems and checked by assertClean(page) (and after the test).
-async function person(t, browser, server, { locale = 'ko-KR', viewport = { width: 1280, height: 800 }, name = 'page', permissions, storageState } = {}) {
-  const context = await browser.newContext({ baseURL: server.origin, locale, viewport, permissions, storageState });
-  context.setDefaultTimeout(WAIT);
-  const page = await context.newPage();
+// Collects the problems seen by a page in page.problems (see person) and returns it. Also for
+// another tab of a person: watch(await page.context().newPage(), 'A2').
+async function watch(page, name) {
   page.name = name;
   page.problems = [];
   // HTTP errors are judged by URL and status (page.allowHttp: [{path, status}]); the browser's
@@ -92,6 +89,15 @@ async function person(t, browser, server, { locale = 'ko-KR', viewport = { width
       console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
     });
   });
+  return page;
+}
+
+// A new context (its own cookie jar: one person) and page. Problems seen by the page are
+// collected in page.problems and checked by assertClean(page) (and after the test).
+async function person(t, browser, server, { locale = 'ko-KR', viewport = { width: 1280, height: 800 }, name = 'page', permissions, storageState } = {}) {
+  const context = await browser.newContext({ baseURL: server.origin, locale, viewport, permissions, storageState });
+  context.setDefaultTimeout(WAIT);
+  const page = await watch(await context.newPage(), name);
   t.after(() => context.close());
   return page;
 }
@@ -187,4 +193,4 @@ async function twoPeople(t) {
   return { server, browser, a, b, alice: newAccount('alice'), bob: newAccount('bob') };
 }
 
-module.exports = { WAIT, ARTIFACTS, startServer, launch, person, twoPeople, assertClean, newAccount, shot, signup, rand, recordNetwork, until };
+module.exports = { WAIT, ARTIFACTS, startServer, launch, person, watch, twoPeople, assertClean, newAccount, shot, signup, rand, recordNetwork, until };

@@ -27,18 +27,58 @@ export function on(kind, fn) {
 }
 function emit(kind, arg) { for (const fn of subs.get(kind) || []) fn(arg); }
 
-// --- outbox: unacked messages, kept across a reload (per user; never tokens) ---------------
-const outboxKey = () => `convo.outbox.${S.user ? S.user.id : 'anon'}`;
+// --- outbox: unacked messages, kept across a reload (per user and tab; never tokens) --------
+// Each tab saves only its own key, convo.outbox.<user>.<tab> (the tab's id is in sessionStorage,
+// so it survives a reload of that tab): one tab's save no longer erases another tab's entries.
+const TAB_KEY = 'convo.tab';
+let tabId = '';
+function myTab() {
+  if (!tabId) {
+    try { tabId = sessionStorage.getItem(TAB_KEY) || ''; } catch { /* storage blocked */ }
+    if (!tabId) {
+      tabId = randomId();
+      try { sessionStorage.setItem(TAB_KEY, tabId); } catch { /* memory only */ }
+    }
+  }
+  return tabId;
+}
+const outboxBase = () => `convo.outbox.${S.user ? S.user.id : 'anon'}`;
+const outboxKey = () => `${outboxBase()}.${myTab()}`;
+// every outbox key of this user: each tab's, and the one shared key of earlier versions
+function outboxKeys() {
+  const base = outboxBase();
+  try { return Object.keys(localStorage).filter((key) => key === base || key.startsWith(`${base}.`)); } catch { return []; }
+}
+function readOutbox(key) {
+  try { return JSON.parse(localStorage.getItem(key) || '[]').filter((m) => m && m.clientMsgId); } catch { return []; }
+}
+// Loading also adopts the user's other keys (else a closed tab's unsent messages are orphaned):
+// their entries join this tab's outbox, which is saved, and they are removed. Safe while the
+// other tab still lives: a clientMsgId sent twice is one message (the server acks the retry,
+// ids de-duplicate here), and that tab saves its key again on its next change.
 function loadOutbox() {
-  try { S.outbox = JSON.parse(localStorage.getItem(outboxKey()) || '[]').filter((m) => m && m.clientMsgId); } catch { S.outbox = []; }
+  const mine = outboxKey();
+  const adopted = outboxKeys().filter((key) => key !== mine);
+  S.outbox = readOutbox(mine);
+  for (const m of adopted.flatMap(readOutbox)) {
+    if (!S.outbox.some((x) => x.clientMsgId === m.clientMsgId)) S.outbox.push(m);
+  }
+  if (!saveOutbox()) return; // not stored here: leave them where they are
+  for (const key of adopted) try { localStorage.removeItem(key); } catch { /* ignore */ }
 }
+// An empty outbox leaves no key behind. False if it could not be stored.
 function saveOutbox() {
-  try { localStorage.setItem(outboxKey(), JSON.stringify(S.outbox)); } catch { /* quota: memory only */ }
+  try {
+    if (S.outbox.length) localStorage.setItem(outboxKey(), JSON.stringify(S.outbox));
+    else localStorage.removeItem(outboxKey());
+    return true;
+  } catch { return false; /* quota: memory only */ }
 }
-// Unsent text must not outlive the session (shared computers): gone on log-out and deletion.
+// Unsent text must not outlive the session (shared computers): gone on log-out and deletion,
+// from every tab's key.
 function forgetOutbox() {
   S.outbox = [];
-  try { localStorage.removeItem(outboxKey()); } catch { /* ignore */ }
+  for (const key of outboxKeys()) try { localStorage.removeItem(key); } catch { /* ignore */ }
 }
 function dropOutbox(pred) {
   const before = S.outbox.length;
