@@ -132,6 +132,10 @@ const rt = new RT({
 
 let readyWaiters = [];
 let pendingNext = null;
+// The person's last "leave" / "next" / "cancel" pressed while the socket was down (one slot: the
+// last action wins), carried out by onReady once the socket is back and authenticated.
+// {kind: 'leave'|'next', chatId, category} or {kind: 'cancel'}.
+let intent = null;
 let typingTimer = null;
 
 function handleFrame(f) {
@@ -223,6 +227,9 @@ function handleFrame(f) {
 function onReady(f) {
   S.user = f.user;
   const wasWaiting = S.waiting;
+  const want = intent;
+  intent = null;
+  let nextCat = null; // "next" for a chat that ended while we were away: queue again
   if (f.chat) {
     if (!S.chat || S.chat.id !== f.chat.id) S.chat = newChat(f.chat);
     const c = S.chat;
@@ -234,7 +241,18 @@ function onReady(f) {
     dropOutbox((m) => m.chatId !== c.id);
     flushOutbox(true);
     S.waiting = null;
+    if (want && want.kind !== 'cancel' && want.chatId === c.id) {
+      if (want.kind === 'next') pendingNext = want.category;
+      rt.send({ type: 'chat.leave', chatId: c.id });
+    } else if (want) {
+      pendingNext = null; // a cancel (matched meanwhile) or another chat's action: nothing to do
+    } else if (pendingNext) {
+      rt.send({ type: 'chat.leave', chatId: c.id }); // a "next" whose leave was lost with the socket
+    }
   } else {
+    if (want && want.kind === 'next' && S.chat && want.chatId === S.chat.id) nextCat = want.category;
+    else if (pendingNext && S.chat && !S.chat.ended) nextCat = pendingNext; // its chat.ended was lost
+    pendingNext = null;
     if (S.chat) {
       const wasOpen = !S.chat.ended;
       if (wasOpen) {
@@ -245,7 +263,11 @@ function onReady(f) {
       if (wasOpen || notSent) announceEnded(S.chat, notSent);
     }
     dropOutbox(() => true);
-    if (f.waiting) {
+    if (f.waiting && want && want.kind === 'cancel') {
+      // cancelled while offline: the server still had us queued
+      S.waiting = null;
+      rt.send({ type: 'match.cancel' });
+    } else if (f.waiting) {
       const saved = loadWait();
       const same = saved && saved.category === f.waiting.category;
       S.waiting = { category: f.waiting.category, since: same ? saved.since : Date.now(), fallbackAny: same ? !!saved.fallbackAny : false, count: S.waiting ? S.waiting.count : null };
@@ -265,6 +287,7 @@ function onReady(f) {
   emit('waiting');
   emit('user');
   applyGuards();
+  if (nextCat && !S.waiting) startMatch(nextCat);
 }
 
 function onError(f) {
@@ -320,7 +343,10 @@ setInterval(() => flushOutbox(false), 4000);
 export const actions = {
   startMatch: (cat, fallbackAny) => startMatch(cat, fallbackAny),
   cancelMatch() {
+    pendingNext = null;
+    intent = null;
     if (!rt.send({ type: 'match.cancel' })) {
+      intent = { kind: 'cancel' };
       S.waiting = null;
       saveWait();
       go('home');
@@ -354,14 +380,18 @@ export const actions = {
   },
   leave() {
     const c = S.chat;
-    if (c && !c.ended) rt.send({ type: 'chat.leave', chatId: c.id });
+    if (!c || c.ended) return;
+    pendingNext = null;
+    intent = null;
+    if (!rt.send({ type: 'chat.leave', chatId: c.id })) queueIntent({ kind: 'leave', chatId: c.id });
   },
   next() {
     const c = S.chat;
     if (!c) return;
     if (c.ended) { startMatch(c.category); return; }
+    intent = null;
     pendingNext = c.category;
-    rt.send({ type: 'chat.leave', chatId: c.id });
+    if (!rt.send({ type: 'chat.leave', chatId: c.id })) queueIntent({ kind: 'next', chatId: c.id, category: c.category });
   },
   async report(reason, detail) {
     const c = S.chat;
@@ -418,7 +448,15 @@ export const actions = {
   },
 };
 
+// Offline: keep the action for onReady (replacing any earlier one) and say so.
+function queueIntent(i) {
+  intent = i;
+  pendingNext = null;
+  toast(t('conn.queued'));
+}
+
 async function startMatch(category, fallbackAny, since) {
+  intent = null; // a new wait replaces a queued cancel
   // the first pick is also the person's job (shown to partners); saved before joining the queue
   if (S.user && !S.user.job) await actions.patchMe({ job: category }).catch(() => {});
   const fb = fallbackAny === undefined ? !!(S.waiting && S.waiting.fallbackAny) : !!fallbackAny;
@@ -432,6 +470,8 @@ async function startMatch(category, fallbackAny, since) {
 
 function resetState() {
   forgetOutbox();
+  intent = null;
+  pendingNext = null;
   S.user = null;
   S.chat = null;
   S.waiting = null;
