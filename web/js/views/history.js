@@ -6,6 +6,23 @@ import { bubble, partnerLine } from './chat.js';
 
 const known = new Map(); // chat id → CHAT_SUMMARY, for the transcript's header
 
+// A transcript opened straight from its URL has no summary from the list: look for it in the
+// person's chats, newest first, a few pages at most. Null if not found (or on an error).
+const FIND_PAGES = 4;
+async function findSummary(id) {
+  if (known.has(id)) return known.get(id);
+  let next = null;
+  try {
+    for (let i = 0; i < FIND_PAGES; i++) {
+      const j = await api.get(`/chats?limit=50${next ? `&before=${encodeURIComponent(next)}` : ''}`);
+      for (const c of j.chats) known.set(c.id, c);
+      if (known.has(id) || !j.next) break;
+      next = j.next;
+    }
+  } catch { /* the generic title stays */ }
+  return known.get(id) || null;
+}
+
 export function historyView(ctx) {
   const list = h('ul', { class: 'history-list', 'data-testid': 'history' });
   const status = h('p', { class: 'muted', role: 'status' }, t('loading'));
@@ -46,9 +63,16 @@ export function historyView(ctx) {
 export function historyItemView(ctx) {
   const { S, route } = ctx;
   const id = route.id;
-  const summary = known.get(id);
-  const title = h('h1', null, summary ? t('history.with', { name: summary.partner.nickname || t('history.deleted') }) : t('history.transcript'));
-  const meta = h('p', { class: 'muted' }, summary ? [partnerLine(summary.partner), summary.partner.job === summary.category ? '' : catName(summary.category), fmtDate(summary.startedAt)].filter(Boolean).join(' · ') : '');
+  const title = h('h1', null, t('history.transcript'));
+  const meta = h('p', { class: 'muted' });
+  let summary = known.get(id) || null;
+  function paintHead() {
+    if (!summary) return;
+    title.textContent = t('history.with', { name: summary.partner.nickname || t('history.deleted') });
+    meta.textContent = [partnerLine(summary.partner), summary.partner.job === summary.category ? '' : catName(summary.category), fmtDate(summary.startedAt)].filter(Boolean).join(' · ');
+  }
+  paintHead();
+  const found = summary ? null : findSummary(id).then((s) => { summary = s; paintHead(); });
   const list = h('ol', { class: 'messages transcript', 'aria-label': t('history.transcript'), 'data-testid': 'transcript' });
   const status = h('p', { class: 'muted', role: 'status' }, t('loading'));
 
@@ -56,7 +80,7 @@ export function historyItemView(ctx) {
     try {
       let after = 0;
       for (;;) {
-        const j = await api.get(`/chats/${encodeURIComponent(id)}/messages?afterSeq=${after}&limit=100`);
+        const [j] = await Promise.all([api.get(`/chats/${encodeURIComponent(id)}/messages?afterSeq=${after}&limit=100`), found]);
         for (const m of j.messages) {
           const mine = m.senderId === S.user.id;
           list.append(bubble(m, { mine, status: '', partnerName: summary ? summary.partner.nickname : t('chat.partner') }));
