@@ -17,24 +17,9 @@ const XSS = '<img src=x onerror=alert(1)>';
 test('two people match in 백엔드, chat, reload, reconnect with messages both ways while offline, leave, and read the history', { timeout: 150000 }, async (t) => {
   const { server, browser, a, b, alice, bob } = await k.twoPeople(t);
 
-  // B's WebSocket goes through a switchable relay: frames from the page can be held back
-  // (an unacked send) and new connections refused (a network drop). It keeps the frames each
-  // way (parsed) so the test can see how B caught up.
-  const relay = { dropSends: false, refuse: false, sockets: new Set(), up: [], down: [] };
-  const parse = (m) => { try { return JSON.parse(m); } catch { return null; } };
-  await b.routeWebSocket(/\/ws$/, (ws) => {
-    if (relay.refuse) { ws.close({ code: 1011, reason: 'test: offline' }); return; }
-    const up = ws.connectToServer();
-    relay.sockets.add(ws);
-    ws.onMessage((m) => {
-      if (relay.dropSends && typeof m === 'string' && JSON.parse(m).type === 'msg.send') return;
-      relay.up.push(parse(m));
-      up.send(m);
-    });
-    up.onMessage((m) => { relay.down.push(parse(m)); ws.send(m); });
-    ws.onClose(() => { relay.sockets.delete(ws); up.close(); });
-    up.onClose(() => ws.close());
-  });
+  // B's WebSocket goes through a switchable relay (kit.wsRelay): sends can be held back (an
+  // unacked send) and new connections refused (a network drop); it keeps the frames each way.
+  const relay = await k.wsRelay(b);
 
   // landing
   await a.goto('/');
@@ -279,24 +264,8 @@ test('a message still unsent when the chat ends stays in the ended chat marked "
 
   // A's WebSocket goes through a relay that can refuse connections (a network drop), as B's
   // does in the test above; it keeps A's frames to the server.
-  const relay = { refuse: false, sockets: new Set(), up: [] };
-  await a.routeWebSocket(/\/ws$/, (ws) => {
-    if (relay.refuse) { ws.close({ code: 1011, reason: 'test: offline' }); return; }
-    const up = ws.connectToServer();
-    relay.sockets.add(ws);
-    ws.onMessage((m) => { try { relay.up.push(JSON.parse(m)); } catch { /* not JSON */ } up.send(m); });
-    up.onMessage((m) => ws.send(m));
-    ws.onClose(() => { relay.sockets.delete(ws); up.close(); });
-    up.onClose(() => ws.close());
-  });
-
-  await k.signup(a, alice);
-  await k.signup(b, bob);
-  await a.getByRole('button', { name: /백엔드/ }).click();
-  await a.waitForURL(/#\/wait$/);
-  await b.getByRole('button', { name: /백엔드/ }).click();
-  await a.getByTestId('partner-name').filter({ hasText: bob.nickname }).waitFor();
-  await b.getByTestId('partner-name').filter({ hasText: alice.nickname }).waitFor();
+  const relay = await k.wsRelay(a);
+  await k.matchInBackend(a, b, alice, bob);
 
   // A goes offline and writes: pending, in the outbox
   relay.refuse = true;

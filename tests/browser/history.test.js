@@ -8,12 +8,7 @@ const k = require('./kit');
 
 test('#/history/ID loaded directly shows the partner and the date', { timeout: 90000 }, async (t) => {
   const { a, b, alice, bob } = await k.twoPeople(t);
-  await k.signup(a, alice);
-  await k.signup(b, bob);
-  await a.getByRole('button', { name: /백엔드/ }).click();
-  await a.waitForURL(/#\/wait$/);
-  await b.getByRole('button', { name: /백엔드/ }).click();
-  await a.getByTestId('partner-name').filter({ hasText: bob.nickname }).waitFor();
+  await k.matchInBackend(a, b, alice, bob);
   await a.getByTestId('composer').fill('기록에 남을 인사');
   await a.keyboard.press('Enter');
   await b.locator('.msg.theirs .bubble', { hasText: '기록에 남을 인사' }).waitFor();

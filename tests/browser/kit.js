@@ -193,4 +193,39 @@ async function twoPeople(t) {
   return { server, browser, a, b, alice: newAccount('alice'), bob: newAccount('bob') };
 }
 
-module.exports = { WAIT, ARTIFACTS, startServer, launch, person, watch, twoPeople, assertClean, newAccount, shot, signup, rand, recordNetwork, until };
+// Routes a page's WebSocket through a switchable relay: with `refuse` new connections are closed
+// (a network drop; close the ones in `sockets` to cut the current one), with `dropSends` the
+// page's msg.send frames are held back (a send never acked). `up` and `down` keep the frames
+// each way (parsed; null when not JSON) so a test can see how the page caught up.
+async function wsRelay(page) {
+  const relay = { refuse: false, dropSends: false, sockets: new Set(), up: [], down: [] };
+  const parse = (m) => { try { return JSON.parse(m); } catch { return null; } };
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    if (relay.refuse) { ws.close({ code: 1011, reason: 'test: offline' }); return; }
+    const up = ws.connectToServer();
+    relay.sockets.add(ws);
+    ws.onMessage((m) => {
+      const frame = parse(m);
+      if (relay.dropSends && frame && frame.type === 'msg.send') return;
+      relay.up.push(frame);
+      up.send(m);
+    });
+    up.onMessage((m) => { relay.down.push(parse(m)); ws.send(m); });
+    ws.onClose(() => { relay.sockets.delete(ws); up.close(); });
+    up.onClose(() => ws.close());
+  });
+  return relay;
+}
+
+// Signs both up, A waits in 백엔드, B picks it too; returns once each sees the other's nickname.
+async function matchInBackend(a, b, alice, bob) {
+  await signup(a, alice);
+  await signup(b, bob);
+  await a.getByRole('button', { name: /백엔드/ }).click();
+  await a.waitForURL(/#\/wait$/);
+  await b.getByRole('button', { name: /백엔드/ }).click();
+  await a.getByTestId('partner-name').filter({ hasText: bob.nickname }).waitFor();
+  await b.getByTestId('partner-name').filter({ hasText: alice.nickname }).waitFor();
+}
+
+module.exports = { WAIT, ARTIFACTS, startServer, launch, person, watch, twoPeople, wsRelay, matchInBackend, assertClean, newAccount, shot, signup, rand, recordNetwork, until };

@@ -7,36 +7,10 @@ const assert = require('node:assert/strict');
 const { test } = require('node:test');
 const k = require('./kit');
 
-// A's WebSocket through a relay that can refuse new connections and drop the current one; it
-// keeps A's frames to the server.
-async function relayFor(page) {
-  const relay = { refuse: false, sockets: new Set(), up: [] };
-  await page.routeWebSocket(/\/ws$/, (ws) => {
-    if (relay.refuse) { ws.close({ code: 1011, reason: 'test: offline' }); return; }
-    const up = ws.connectToServer();
-    relay.sockets.add(ws);
-    ws.onMessage((m) => { try { relay.up.push(JSON.parse(m)); } catch { /* not JSON */ } up.send(m); });
-    up.onMessage((m) => ws.send(m));
-    ws.onClose(() => { relay.sockets.delete(ws); up.close(); });
-    up.onClose(() => ws.close());
-  });
-  return relay;
-}
-
-async function matched(a, b, alice, bob) {
-  await k.signup(a, alice);
-  await k.signup(b, bob);
-  await a.getByRole('button', { name: /백엔드/ }).click();
-  await a.waitForURL(/#\/wait$/);
-  await b.getByRole('button', { name: /백엔드/ }).click();
-  await a.getByTestId('partner-name').filter({ hasText: bob.nickname }).waitFor();
-  await b.getByTestId('partner-name').filter({ hasText: alice.nickname }).waitFor();
-}
-
 test('offline "나가기" then "다음 사람": a toast, and once back the last one is done (leave the chat, then the queue)', { timeout: 90000 }, async (t) => {
   const { a, b, alice, bob } = await k.twoPeople(t);
-  const relay = await relayFor(a);
-  await matched(a, b, alice, bob);
+  const relay = await k.wsRelay(a);
+  await k.matchInBackend(a, b, alice, bob);
 
   relay.refuse = true;
   for (const ws of relay.sockets) ws.close({ code: 1006, reason: 'test: drop' });
@@ -72,7 +46,7 @@ test('offline "나가기" then "다음 사람": a toast, and once back the last 
 
 test('offline "취소" on the waiting screen: home at once, match.cancel once back, and never re-queued', { timeout: 90000 }, async (t) => {
   const { a, b, alice, bob } = await k.twoPeople(t);
-  const relay = await relayFor(a);
+  const relay = await k.wsRelay(a);
   await k.signup(a, alice);
   await k.signup(b, bob);
   await a.getByRole('button', { name: /백엔드/ }).click();

@@ -18,25 +18,8 @@ test('an unsent message of a closed tab is adopted by the next tab of that perso
   const { a, b, alice, bob } = await k.twoPeople(t);
 
   // A1's WebSocket goes through a relay that can drop its msg.send frames (a send never acked)
-  const relay = { dropSends: false };
-  await a.routeWebSocket(/\/ws$/, (ws) => {
-    const up = ws.connectToServer();
-    ws.onMessage((m) => {
-      if (relay.dropSends && typeof m === 'string' && JSON.parse(m).type === 'msg.send') return;
-      up.send(m);
-    });
-    up.onMessage((m) => ws.send(m));
-    ws.onClose(() => up.close());
-    up.onClose(() => ws.close());
-  });
-
-  await k.signup(a, alice);
-  await k.signup(b, bob);
-  await a.getByRole('button', { name: /백엔드/ }).click();
-  await a.waitForURL(/#\/wait$/);
-  await b.getByRole('button', { name: /백엔드/ }).click();
-  await a.waitForURL(/#\/chat$/);
-  await b.waitForURL(/#\/chat$/);
+  const relay = await k.wsRelay(a);
+  await k.matchInBackend(a, b, alice, bob);
   const uid = await a.evaluate(async () => (await import('/js/app.js')).S.user.id);
   const chatId = await a.evaluate(async () => (await import('/js/app.js')).S.chat.id);
 
