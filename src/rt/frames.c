@@ -34,16 +34,6 @@ void rt_send_user(struct rt *rt, int64_t user_id, json_t *frame) {
     free(text);
 }
 
-void rt_send_chat(struct rt *rt, const struct rt_chat *c, json_t *frame) {
-    if (!frame)
-        return;
-    size_t len;
-    char *text = frame_text(frame, &len); /* serialised once for both users */
-    for (int i = 0; text && i < 2; i++)
-        bus_publish(rt->bus, c->users[i], text, len);
-    free(text);
-}
-
 #define RT_FRAME_KEEP_BYTES (64 * 1024) /* a bigger frame buffer is released after use */
 
 buf *rt_frame_begin(struct rt *rt, const char *type) {

@@ -90,7 +90,6 @@ struct rt {
 /* frames.c: building and sending frames */
 void rt_send(struct rt_socket *s, json_t *frame);                 /* steals frame */
 void rt_send_user(struct rt *rt, int64_t user_id, json_t *frame); /* every socket, via the bus */
-void rt_send_chat(struct rt *rt, const struct rt_chat *c, json_t *frame); /* both users */
 void rt_send_error(struct rt_socket *s, const char *code, const char *message, json_t *ref);
 /* Frames on the hot path are written as text: rt_frame_begin opens {"type":TYPE and returns
  * the node's frame buffer for the members (each appended as ,"name":value); rt_frame_send

@@ -35,8 +35,7 @@ struct sqlite_checkpointer {
     uint64_t generation; /* log restarts seen by the writer's hook */
     uint64_t copied_gen; /* the generation the thread's last pass copied in … */
     int copied;          /* … and the frames of that log copied by then */
-    uint64_t runs;
-    int hook_pages; /* the log's size at the last commit; the writer's thread only */
+    int hook_pages;      /* the log's size at the last commit; the writer's thread only */
 };
 
 static void ckpt_run(sqlite_checkpointer *c, uint64_t generation) {
@@ -49,7 +48,6 @@ static void ckpt_run(sqlite_checkpointer *c, uint64_t generation) {
         c->copied_gen = generation;
         c->copied = copied;
     }
-    c->runs++;
     uv_mutex_unlock(&c->mu);
 }
 
@@ -170,16 +168,14 @@ int sqlite_checkpointer_start(sqlite3 *writer, const char *path, sqlite_checkpoi
     return 0;
 }
 
-uint64_t sqlite_checkpointer_stop(sqlite3 *writer, sqlite_checkpointer *c) {
+void sqlite_checkpointer_stop(sqlite3 *writer, sqlite_checkpointer *c) {
     if (!c)
-        return 0;
+        return;
     sqlite3_wal_hook(writer, NULL, NULL);
     uv_mutex_lock(&c->mu);
     c->stopping = 1;
     uv_cond_signal(&c->cond);
     uv_mutex_unlock(&c->mu);
     uv_thread_join(&c->thread);
-    uint64_t runs = c->runs; /* the thread is gone: no lock needed */
     ckpt_free(c, 1);
-    return runs;
 }

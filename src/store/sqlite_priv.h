@@ -72,6 +72,6 @@ typedef struct sqlite_checkpointer sqlite_checkpointer;
 
 int sqlite_checkpointer_start(sqlite3 *writer, const char *path, sqlite_checkpointer **out,
                               char *err, size_t errlen);
-uint64_t sqlite_checkpointer_stop(sqlite3 *writer, sqlite_checkpointer *c);
+void sqlite_checkpointer_stop(sqlite3 *writer, sqlite_checkpointer *c);
 
 #endif
