@@ -282,6 +282,20 @@ static void exec_beside(sf_fixture *fx, const char *sql) {
     sqlite3_close(db);
 }
 
+/* A second connection takes the write lock: the store thread then waits in its BEGIN (busy
+ * timeout) while the test queues more jobs, which lets a test put jobs in one batch. */
+static sqlite3 *hold_write_lock(sf_fixture *fx) {
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    return lock;
+}
+
+static void release_write_lock(sqlite3 *lock) {
+    assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(lock);
+}
+
 static void test_another_writer_does_not_break_seq(void **state) {
     sf_fixture *fx = *state;
     store *s = sf_open_store(fx);
@@ -324,16 +338,13 @@ static void test_read_mark_in_the_batch_of_its_appends(void **state) {
     /* A second connection holds the write lock, so the store thread waits in its BEGIN while
      * the later jobs queue up: the read mark shares a batch with appends not yet committed
      * (all four together, or the first append alone and then the other three). */
-    sqlite3 *lock = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3 *lock = hold_write_lock(fx);
     assert_int_equal(store_message_append(s, chat, 1, "a", "one", on_message, &r[0]), 0);
     uv_sleep(100);
     assert_int_equal(store_message_append(s, chat, 1, "b", "two", on_message, &r[1]), 0);
     assert_int_equal(store_message_append(s, chat, 1, "c", "three", on_message, &r[2]), 0);
     assert_int_equal(store_chat_mark_read(s, chat, 2, 3, sf_on_status, &read), 0);
-    assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(lock);
+    release_write_lock(lock);
     uv_run(&fx->loop, UV_RUN_DEFAULT);
     assert_int_equal(read.fired, 1);
     assert_int_equal(read.status, STORE_OK);
@@ -419,15 +430,12 @@ static void test_seq_cache_overflow(void **state) {
         append_each(fx, s, chats, seqs, from, from + 8192 < warm ? from + 8192 : warm, "first");
     /* The last 20 in as few batches as the store makes of them while a second connection holds
      * the write lock: the cache overflows at the 11th, with the ones before it not yet written. */
-    sqlite3 *lock = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3 *lock = hold_write_lock(fx);
     assert_int_equal(store_message_append(s, chats[warm], 1, "first", "x", on_seq, &seqs[warm]), 0);
     uv_sleep(100);
     for (int i = warm + 1; i < n; i++)
         assert_int_equal(store_message_append(s, chats[i], 1, "first", "x", on_seq, &seqs[i]), 0);
-    assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(lock);
+    release_write_lock(lock);
     uv_run(&fx->loop, UV_RUN_DEFAULT);
     for (int i = 0; i < n; i++)
         if (chats[i] <= 0 || seqs[i] != 1)
