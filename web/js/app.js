@@ -1,7 +1,7 @@
 // app.js — state, the real-time chat logic, the outbox, routing and the page shell.
 import * as api from './api.js';
 import { RT } from './rt.js';
-import { t, getLang, setLang, setCatalog, catName } from './i18n.js';
+import { t, getLang, setLang, setCatalog, catName, endedText } from './i18n.js';
 import { h, toast, announce, randomId, errorText } from './ui.js';
 import { authView } from './views/auth.js';
 import { homeView, waitView } from './views/home.js';
@@ -117,7 +117,7 @@ function failOutbox(c) {
 }
 
 function announceEnded(c, notSent) {
-  const why = t(`ended.${c.ended}`) !== `ended.${c.ended}` ? t(`ended.${c.ended}`) : t('ended.banned');
+  const why = endedText(c.ended);
   announce(notSent ? `${why} ${t('chat.notSentCount', { n: notSent })}` : why);
 }
 

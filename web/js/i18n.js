@@ -376,3 +376,6 @@ export function catName(id) {
   return c ? (c[lang] || c.ko || id) : (id || '');
 }
 export function careerName(id) { return id ? t(`career.${id}`) : ''; }
+// Why a chat ended, for the banner and the announcement; a reason without its own text gets the
+// plain "the chat has ended".
+export function endedText(reason) { return has(`ended.${reason}`) ? t(`ended.${reason}`) : t('ended.banned'); }

@@ -1,7 +1,7 @@
 // views/chat.js — the chat: partner, icebreaker, bubbles with time and read marks, typing,
 // leave / next / report / block, and the banners (partner left, partner reconnecting, reconnecting…).
 import { h, modal, confirmBox, toast, errorText, select, nextId } from '../ui.js';
-import { t, getLang, catName, careerName, fmtTime } from '../i18n.js';
+import { t, getLang, catName, careerName, fmtTime, endedText } from '../i18n.js';
 
 export function partnerLine(p) {
   return [p.job ? catName(p.job) : '', p.career ? careerName(p.career) : ''].filter(Boolean).join(' · ');
@@ -173,7 +173,7 @@ export function chatView(ctx) {
     const items = [];
     if (c.ended) {
       items.push(h('div', { class: 'banner ended', 'data-banner': 'ended', 'data-reason': c.ended },
-        h('p', null, t(`ended.${c.ended}`) !== `ended.${c.ended}` ? t(`ended.${c.ended}`) : t('ended.banned')),
+        h('p', null, endedText(c.ended)),
         h('div', { class: 'row' },
           h('button', { type: 'button', class: 'btn primary small', onclick: () => actions.next() }, t('chat.findNext')),
           h('button', { type: 'button', class: 'btn outline small', onclick: () => actions.closeChat() }, t('chat.goHome')))));
