@@ -10,8 +10,9 @@
  * name ("$N" through sqlite3_bind_parameter_index), never by position.
  *
  * Account and refresh-token jobs live in sqlite_accounts.c, chat history and safety jobs in
- * sqlite_chats.c, message appends (one statement each, no savepoint) in sqlite_messages.c, WAL
- * checkpoints (a thread of their own) in sqlite_checkpoint.c; sqlite_priv.h is the seam.
+ * sqlite_chats.c, message appends (through the message log, folded into the table later) in
+ * sqlite_messages.c and sqlite_fold.c, WAL checkpoints (a thread of their own) in
+ * sqlite_checkpoint.c; sqlite_priv.h is the seam.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -114,13 +115,13 @@ int sqlite_prepare_list(sqlite3 *db, const char *const *sql, sqlite3_stmt **out,
     return 0;
 }
 
-static int sqlite_prepare_all(sqlite_backend *b, char *err, size_t errlen) {
+static int sqlite_prepare_all(sqlite_backend *b, const char *path, char *err, size_t errlen) {
     int rc = sqlite_prepare_list(b->db, sqlite_sql, b->stmt, STMT_COUNT, err, errlen);
     if (rc == 0)
         rc = sqlite_accounts_open(b->db, &b->accounts, err, errlen);
     if (rc == 0)
-        rc = sqlite_messages_open(b->db, &b->messages, err, errlen);
-    return rc == 0 ? sqlite_chats_open(b->db, &b->chats, err, errlen) : rc;
+        rc = sqlite_messages_open(b->db, path, &b->messages, err, errlen);
+    return rc == 0 ? sqlite_chats_open(b->db, b->messages, &b->chats, err, errlen) : rc;
 }
 
 static int sqlite_constraint_status(int rc) {
@@ -211,8 +212,8 @@ static int sqlite_job_run(sqlite_backend *b, store_job *job) {
             return sqlite_job_ping(b);
         case STORE_JOB_CHAT_CREATE:
             return sqlite_job_chat_create(b, &job->row.chat);
-        case STORE_JOB_MESSAGE_APPEND:
-            return sqlite_messages_append(b->messages, job, store_now_ms());
+        case STORE_JOB_MESSAGE_APPEND: /* store.c hands these to sqlite_append_batch */
+            return STORE_ERR_INVALID;
         case STORE_JOB_USER_CREATE:
         case STORE_JOB_USER_BY_EMAIL:
         case STORE_JOB_USER_BY_ID:
@@ -259,23 +260,9 @@ static int sqlite_job_isolated(sqlite_backend *b, store_job *job) {
     return sqlite_exec_stmt(b, STMT_RELEASE) == STORE_OK ? 0 : -1;
 }
 
-/* A message append runs without a savepoint (it is one statement: a failure changes nothing);
- * every other job gets one, after the seqs appended so far are written for it to see. Returns
- * 0, or -1 when the enclosing transaction is no longer usable. */
-static int sqlite_job_in_batch(sqlite_backend *b, store_job *job) {
-    if (job->kind != STORE_JOB_MESSAGE_APPEND) {
-        if (sqlite_messages_flush(b->messages) != STORE_OK)
-            return -1;
-        return sqlite_job_isolated(b, job);
-    }
-    job->status = sqlite_job_run(b, job);
-    return sqlite3_get_autocommit(b->db) ? -1 : 0; /* an I/O error may have ended the txn */
-}
-
 static void sqlite_rollback(sqlite_backend *b) {
     if (!sqlite3_get_autocommit(b->db))
         sqlite_exec_stmt(b, STMT_ROLLBACK);
-    sqlite_messages_rollback(b->messages);
 }
 
 static int sqlite_run_batch(void *ctx, store_job *jobs) {
@@ -283,26 +270,35 @@ static int sqlite_run_batch(void *ctx, store_job *jobs) {
     if (sqlite_exec_stmt(b, STMT_BEGIN) != STORE_OK)
         return STORE_ERR_UNAVAILABLE;
     for (store_job *job = jobs; job; job = job->next) {
-        if (sqlite_job_in_batch(b, job) != 0) {
+        if (sqlite_job_isolated(b, job) != 0) {
             sqlite_rollback(b);
             return STORE_ERR_UNAVAILABLE;
         }
     }
-    if (sqlite_messages_flush(b->messages) != STORE_OK ||
-        sqlite_exec_stmt(b, STMT_COMMIT) != STORE_OK) {
+    if (sqlite_exec_stmt(b, STMT_COMMIT) != STORE_OK) {
         sqlite_rollback(b);
         return STORE_ERR_UNAVAILABLE;
     }
     return 0;
 }
 
+static void sqlite_append_batch(void *ctx, store_job *jobs) {
+    sqlite_backend *b = ctx;
+    sqlite_messages_append_batch(b->messages, jobs);
+}
+
+static int sqlite_background(void *ctx) {
+    sqlite_backend *b = ctx;
+    return sqlite_messages_fold_step(b->messages);
+}
+
 static void sqlite_close(void *ctx) {
     sqlite_backend *b = ctx;
     if (!b)
         return;
+    sqlite_messages_close(b->messages); /* folds what is left: before the checkpointer goes */
     sqlite_checkpointer_stop(b->db, b->checkpointer);
     sqlite_chats_close(b->chats);
-    sqlite_messages_close(b->messages);
     sqlite_accounts_close(b->accounts);
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(b->stmt[i]);
@@ -314,6 +310,8 @@ static void sqlite_close(void *ctx) {
 static const store_backend_ops sqlite_ops = {
     .name = "sqlite",
     .run_batch = sqlite_run_batch,
+    .append_batch = sqlite_append_batch,
+    .background = sqlite_background,
     .close = sqlite_close,
 };
 
@@ -476,7 +474,7 @@ int sqlite_backend_open(const char *path, const store_backend_ops **ops, void **
     if (rc == 0)
         rc = sqlite_migrate(b, migrations_applied, err, errlen);
     if (rc == 0)
-        rc = sqlite_prepare_all(b, err, errlen);
+        rc = sqlite_prepare_all(b, path, err, errlen);
     if (rc == 0)
         rc = sqlite_checkpointer_start(b->db, path, &b->checkpointer, err, errlen);
     if (rc != 0) {

@@ -83,12 +83,16 @@ enum {
     SUM_MESSAGE = SUM_PARTNER + 4, /* MESSAGE_COLS */
 };
 
-/* Raises user_x's read mark to min($3, last_seq) when the acting user $2 is user_x; one CASE per
+/* The chat's last seq: the appender's ($4, 0 when it has none) when higher than chats.last_seq,
+ * which folds of the message log raise later. */
+#define LAST_SEQ "(CASE WHEN $4 > last_seq THEN $4 ELSE last_seq END)"
+
+/* Raises user_x's read mark to min($3, LAST_SEQ) when the acting user $2 is user_x; one CASE per
  * side, no GREATEST/LEAST, so the text is also PostgreSQL. */
 #define READ_SEQ(x)                                                                                \
-    "read_seq_" x " = CASE WHEN user_" x " = $2 AND $3 > read_seq_" x                              \
-    " AND last_seq > read_seq_" x                                                                  \
-    " THEN (CASE WHEN $3 < last_seq THEN $3 ELSE last_seq END) ELSE read_seq_" x " END"
+    "read_seq_" x " = CASE WHEN user_" x " = $2 AND $3 > read_seq_" x " AND " LAST_SEQ             \
+    " > read_seq_" x " THEN (CASE WHEN $3 < " LAST_SEQ " THEN $3 ELSE " LAST_SEQ                   \
+    " END) ELSE read_seq_" x " END"
 
 static const char *const chats_sql[CHATS_STMT_COUNT] = {
     [CHATS_USER_BAN_STATE] = "SELECT banned_until FROM users WHERE id = $1",
@@ -126,6 +130,7 @@ static const char *const chats_sql[CHATS_STMT_COUNT] = {
 
 struct sqlite_chats {
     sqlite3_stmt *stmt[CHATS_STMT_COUNT];
+    sqlite_messages *messages; /* the appender: rows and last seqs not yet folded */
 };
 
 /* Reads one row of a list statement into the job; an SQLite result code. */
@@ -273,10 +278,23 @@ static int chats_is_member(sqlite_chats *c, int64_t chat_id, int64_t user_id) {
 
 /* ---- context ---- */
 
+/* Brings the summaries in job->list up to the messages not yet folded. */
+static int chats_patch_list(sqlite_chats *c, store_job *job, int status) {
+    store_chat_summary *items = job->list.items;
+    for (size_t i = 0; status == STORE_OK && i < job->list.count; i++)
+        status = sqlite_messages_patch_summary(c->messages, job, &items[i]);
+    return status;
+}
+
 static int chats_active_of(sqlite_chats *c, store_job *job) {
     sqlite3_stmt *st = c->stmt[CHATS_ACTIVE_OF_USER];
     int rc = chats_bind_sides(st, job->chat.user_id, INT64_MAX, 1);
-    return chats_rows(job, st, rc, chats_take_active_chat);
+    int status = chats_rows(job, st, rc, chats_take_active_chat);
+    /* The job's own result memory (chats_take_active_chat): const only for the callback. */
+    store_chat_summary *active = (store_chat_summary *)job->row.context.active_chat;
+    if (status == STORE_OK && active)
+        status = sqlite_messages_patch_summary(c->messages, job, active);
+    return status;
 }
 
 static int chats_previous_partner(sqlite_chats *c, int64_t user, int64_t *partner) {
@@ -303,13 +321,14 @@ static int chats_context_load(sqlite_chats *c, store_job *job) {
 /* ---- chats and history ---- */
 
 static int chats_all_active(sqlite_chats *c, store_job *job) {
-    return chats_rows(job, c->stmt[CHATS_ALL_ACTIVE], SQLITE_OK, chats_take_summary);
+    int status = chats_rows(job, c->stmt[CHATS_ALL_ACTIVE], SQLITE_OK, chats_take_summary);
+    return chats_patch_list(c, job, status);
 }
 
 static int chats_for_user(sqlite_chats *c, store_job *job) {
     sqlite3_stmt *st = c->stmt[CHATS_FOR_USER];
     int rc = chats_bind_sides(st, job->chat.user_id, job->chat.bound, job->chat.limit);
-    return chats_rows(job, st, rc, chats_take_summary);
+    return chats_patch_list(c, job, chats_rows(job, st, rc, chats_take_summary));
 }
 
 static int chats_end(sqlite_chats *c, store_job *job) {
@@ -326,9 +345,12 @@ static int chats_mark_read(sqlite_chats *c, store_job *job) {
     int rc = sqlite_bind_i64(st, 1, job->chat.chat_id);
     rc = rc ? rc : sqlite_bind_i64(st, 2, job->chat.user_id);
     rc = rc ? rc : sqlite_bind_i64(st, 3, job->chat.bound);
+    rc = rc ? rc : sqlite_bind_i64(st, 4, sqlite_messages_last_seq(c->messages, job->chat.chat_id));
     return sqlite_step_row(st, rc);
 }
 
+/* The table's rows first, then the unfolded ones above the last of them (a chat's unfolded rows
+ * are always its highest seqs). */
 static int chats_messages_after(sqlite_chats *c, store_job *job) {
     int status = chats_is_member(c, job->chat.chat_id, job->chat.user_id);
     if (status != STORE_OK)
@@ -337,7 +359,12 @@ static int chats_messages_after(sqlite_chats *c, store_job *job) {
     int rc = sqlite_bind_i64(st, 1, job->chat.chat_id);
     rc = rc ? rc : sqlite_bind_i64(st, 2, job->chat.bound);
     rc = rc ? rc : sqlite_bind_i64(st, 3, job->chat.limit);
-    return chats_rows(job, st, rc, chats_take_message);
+    status = chats_rows(job, st, rc, chats_take_message);
+    size_t n = job->list.count, limit = (size_t)job->chat.limit;
+    if (status != STORE_OK || n >= limit)
+        return status;
+    int64_t after = n ? ((const store_message *)job->list.items)[n - 1].seq : job->chat.bound;
+    return sqlite_messages_unfolded_after(c->messages, job, job->chat.chat_id, after, limit - n);
 }
 
 /* ---- safety ---- */
@@ -430,13 +457,15 @@ int sqlite_chats_run(sqlite_chats *c, store_job *job) {
     }
 }
 
-int sqlite_chats_open(sqlite3 *db, sqlite_chats **out, char *err, size_t errlen) {
+int sqlite_chats_open(sqlite3 *db, sqlite_messages *messages, sqlite_chats **out, char *err,
+                      size_t errlen) {
     *out = NULL;
     sqlite_chats *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(err, errlen, "sqlite: out of memory");
         return STORE_ERR_NOMEM;
     }
+    c->messages = messages;
     int rc = sqlite_prepare_list(db, chats_sql, c->stmt, CHATS_STMT_COUNT, err, errlen);
     if (rc != 0) {
         sqlite_chats_close(c);

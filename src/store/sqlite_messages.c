@@ -1,124 +1,134 @@
-/* sqlite_messages.c — appending chat messages on the SQLite backend, the store's hottest job.
+/* sqlite_messages.c — appending chat messages on the SQLite backend, the store's hottest job, and
+ * the reads that must see messages not yet folded into the table (sqlite_msg.h has the design).
  *
- * One statement per message in the common case: the next seq comes from a cache of each chat's
- * last seq (loaded from chats.last_seq on first use, at most STORE_SEQ_CACHE_MAX chats), and the
- * row goes in with INSERT … ON CONFLICT DO NOTHING RETURNING id, so no savepoint, no look-up and no
- * UPDATE run per message. A conflict means a retry of a stored (chat, sender, clientMsgId) — the
- * stored row is the answer — or, if no such row exists, a stale cache (another writer on the file):
- * the entry is reloaded and the insert tried once more. chats.last_seq is written once per chat per
- * batch (sqlite_messages_flush), before any other job of the batch runs and before the commit.
+ * A batch of appends costs one pwrite and one fdatasync of the message log, whatever the number
+ * of chats it touches; no SQLite write happens on this path. Per message: the chat's state (last
+ * seq, unfolded rows) from a map, loaded from chats.last_seq and the table on first use; a repeat
+ * of (chat, sender, clientMsgId) found among the unfolded rows or, when the chat has folded rows,
+ * with one indexed SELECT; otherwise the next seq and id, a row in memory and a record in the
+ * batch. A batch whose write fails is undone (rows, seqs) and the file cut back to its last good
+ * byte; while it cannot be cut back, appends answer STORE_ERR_UNAVAILABLE.
  *
- * Owns: its statements and the seq cache. Runs on the store thread only. After a batch that did
- * not commit, sqlite_messages_rollback forgets the cache (its seqs were never stored).
+ * Owns: the statements, the chat states and their rows, the log files (through msglog.h) and the
+ * lock file that keeps a second process off the same database.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
-#include "store/sqlite_priv.h"
-#include "util/imap.h"
-
-enum msg_stmt_id { MSG_FIND, MSG_INSERT, MSG_CHAT_LAST_SEQ, MSG_CHAT_SET_SEQ, MSG_STMT_COUNT };
+#include "store/sqlite_msg.h"
+#include "util/log.h"
 
 static const char *const msg_sql[MSG_STMT_COUNT] = {
     [MSG_FIND] = "SELECT id, seq, text, sent_at FROM messages "
                  "WHERE chat_id = $1 AND sender_id = $2 AND client_msg_id = $3",
-    [MSG_INSERT] = "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, sent_at) "
-                   "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
-    /* The highest of the recorded last seq and the highest stored one: a chat whose last_seq
-     * fell behind its messages (it cannot, short of a bug) would otherwise never take another. */
+    /* The highest of the recorded last seq and the highest stored one. */
     [MSG_CHAT_LAST_SEQ] =
         "SELECT max(last_seq, COALESCE((SELECT MAX(seq) FROM messages WHERE chat_id = $1), 0)) "
         "FROM chats WHERE id = $1",
-    [MSG_CHAT_SET_SEQ] = "UPDATE chats SET last_seq = $2 WHERE id = $1",
+    [MSG_INSERT] =
+        "INSERT INTO messages (chat_id, seq, id, sender_id, client_msg_id, text, sent_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    [MSG_RAISE_LAST_SEQ] = "UPDATE chats SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
+    [MSG_LAST_ID] = "SELECT last_id FROM message_ids",
+    [MSG_SET_LAST_ID] = "UPDATE message_ids SET last_id = $1 WHERE last_id < $1",
+    [MSG_BEGIN_READ] = "BEGIN",
+    [MSG_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+    [MSG_COMMIT] = "COMMIT",
+    [MSG_ROLLBACK] = "ROLLBACK",
+    [MSG_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [MSG_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
-struct seq_entry {
-    int64_t chat_id;
-    int64_t last_seq; /* the highest seq given out, stored or in the open batch */
-    int dirty;        /* last_seq is ahead of chats.last_seq in the open batch */
-};
+int sqlite_msg_exec(sqlite_messages *m, enum msg_stmt_id id) {
+    sqlite3_stmt *st = m->stmt[id];
+    return sqlite_finish(st, sqlite3_step(st));
+}
 
-struct sqlite_messages {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[MSG_STMT_COUNT];
-    imap *seqs;               /* chat id → struct seq_entry */
-    struct seq_entry **dirty; /* the entries this batch advanced, not yet flushed */
-    size_t dirty_count, dirty_cap;
-};
+/* ---- chat states and rows ---- */
 
-int sqlite_messages_open(sqlite3 *db, sqlite_messages **out, char *err, size_t errlen) {
-    sqlite_messages *m = calloc(1, sizeof *m);
-    *out = m;
-    if (!m || !(m->seqs = imap_new())) {
-        snprintf(err, errlen, "sqlite: out of memory");
-        return STORE_ERR_NOMEM;
+static void row_free(sqlite_messages *m, struct log_row *r) {
+    m->unfolded_rows--;
+    m->unfolded_bytes -= r->size;
+    free(r);
+}
+
+void sqlite_msg_drop_rows(sqlite_messages *m, struct chat_state *e, size_t n) {
+    while (n-- > 0 && e->first) {
+        struct log_row *r = e->first;
+        e->first = r->next;
+        e->rows--;
+        row_free(m, r);
     }
-    m->db = db;
-    return sqlite_prepare_list(db, msg_sql, m->stmt, MSG_STMT_COUNT, err, errlen);
+    if (!e->first)
+        e->last = NULL;
 }
 
-static void free_entry(void *ctx, int64_t key, void *value) {
-    (void)ctx;
+static void chat_state_free(void *ctx, int64_t key, void *value) {
     (void)key;
-    free(value);
+    struct chat_state *e = value;
+    sqlite_msg_drop_rows(ctx, e, e->rows);
+    free(e);
 }
 
-/* Empties the cache: every entry is loaded again from chats.last_seq when next used. */
-static void seq_cache_clear(sqlite_messages *m) {
-    if (m->seqs)
-        imap_each(m->seqs, free_entry, NULL);
-    imap_free(m->seqs);
-    m->seqs = imap_new(); /* NULL when memory ran out: then nothing is cached */
-    m->dirty_count = 0;
+struct evict_ctx {
+    int64_t *ids;
+    size_t count;
+};
+
+static void collect_idle(void *ctx, int64_t key, void *value) {
+    struct evict_ctx *ev = ctx;
+    const struct chat_state *e = value;
+    if (e->rows == 0)
+        ev->ids[ev->count++] = key;
 }
 
-void sqlite_messages_close(sqlite_messages *m) {
-    if (!m)
-        return;
-    for (int i = 0; i < MSG_STMT_COUNT; i++)
-        sqlite3_finalize(m->stmt[i]);
-    if (m->seqs)
-        imap_each(m->seqs, free_entry, NULL);
-    imap_free(m->seqs);
-    free(m->dirty);
-    free(m);
+/* Forgets every chat state without unfolded rows (their last seq is in chats.last_seq). */
+static void chat_states_evict(sqlite_messages *m) {
+    struct evict_ctx ev = {malloc(imap_count(m->chats) * sizeof(int64_t)), 0};
+    if (!ev.ids)
+        return; /* out of memory: the map keeps growing for now */
+    imap_each(m->chats, collect_idle, &ev);
+    for (size_t i = 0; i < ev.count; i++)
+        free(imap_del(m->chats, ev.ids[i]));
+    free(ev.ids);
 }
 
-/* Reads chats.last_seq into e; STORE_ERR_NOT_FOUND when the chat does not exist. */
-static int seq_load(sqlite_messages *m, struct seq_entry *e) {
+/* Reads a chat's last seq; STORE_ERR_NOT_FOUND when the chat does not exist. */
+static int chat_last_seq_load(sqlite_messages *m, int64_t chat_id, int64_t *last_seq) {
     sqlite3_stmt *st = m->stmt[MSG_CHAT_LAST_SEQ];
-    int rc = sqlite_bind_i64(st, 1, e->chat_id);
+    int rc = sqlite_bind_i64(st, 1, chat_id);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        e->last_seq = sqlite3_column_int64(st, 0);
+        *last_seq = sqlite3_column_int64(st, 0);
         rc = SQLITE_OK;
     }
     int status = sqlite_finish(st, rc);
     return status == STORE_OK && rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : status;
 }
 
-/* The cached entry of a chat, loaded on first use. */
-static int seq_entry_get(sqlite_messages *m, int64_t chat_id, struct seq_entry **out) {
-    if (!m->seqs || imap_count(m->seqs) >= STORE_SEQ_CACHE_MAX) {
-        int status = sqlite_messages_flush(m); /* what this batch gave out is written first */
-        if (status != STORE_OK)
-            return status;
-        seq_cache_clear(m);
-        if (!m->seqs)
-            return STORE_ERR_NOMEM;
-    }
-    struct seq_entry *e = imap_get(m->seqs, chat_id);
+/* The state of a chat, loaded on first use. */
+static int chat_state_get(sqlite_messages *m, int64_t chat_id, struct chat_state **out) {
+    struct chat_state *e = imap_get(m->chats, chat_id);
     if (e) {
         *out = e;
         return STORE_OK;
+    }
+    if (imap_count(m->chats) >= m->evict_at) {
+        chat_states_evict(m); /* what is left has unfolded rows: wait for a quarter more */
+        size_t next = imap_count(m->chats) + STORE_SEQ_CACHE_MAX / 4;
+        m->evict_at = next > STORE_SEQ_CACHE_MAX ? next : STORE_SEQ_CACHE_MAX;
     }
     e = calloc(1, sizeof *e);
     if (!e)
         return STORE_ERR_NOMEM;
     e->chat_id = chat_id;
-    int status = seq_load(m, e);
-    if (status == STORE_OK && imap_put(m->seqs, chat_id, e) != 0)
+    int status = chat_last_seq_load(m, chat_id, &e->last_seq);
+    if (status == STORE_OK && imap_put(m->chats, chat_id, e) != 0)
         status = STORE_ERR_NOMEM;
     if (status != STORE_OK) {
         free(e);
@@ -128,126 +138,313 @@ static int seq_entry_get(sqlite_messages *m, int64_t chat_id, struct seq_entry *
     return STORE_OK;
 }
 
-/* Makes room in the dirty list for one more entry, before the insert that will need it: once a
- * row is in, its seq must reach chats.last_seq whatever happens. */
-static int seq_reserve_dirty(sqlite_messages *m) {
-    if (m->dirty_count < m->dirty_cap)
-        return STORE_OK;
-    size_t cap = m->dirty_cap ? m->dirty_cap * 2 : 64;
-    struct seq_entry **d = realloc(m->dirty, cap * sizeof *d);
-    if (!d)
-        return STORE_ERR_NOMEM;
-    m->dirty = d;
-    m->dirty_cap = cap;
-    return STORE_OK;
+/* A new unfolded row holding msg's strings, with its id, seq and time. */
+static struct log_row *row_new(const store_message *msg, int64_t id, int64_t seq, int64_t now) {
+    size_t cid = strlen(msg->client_msg_id) + 1, text = strlen(msg->text) + 1;
+    struct log_row *r = malloc(sizeof *r + cid + text);
+    if (!r)
+        return NULL;
+    r->next = NULL;
+    r->size = sizeof *r + cid + text;
+    r->m = *msg;
+    memcpy(r->bytes, msg->client_msg_id, cid);
+    memcpy(r->bytes + cid, msg->text, text);
+    r->m.client_msg_id = r->bytes;
+    r->m.text = r->bytes + cid;
+    r->m.id = id;
+    r->m.seq = seq;
+    r->m.sent_at_ms = now;
+    r->m.duplicate = 0;
+    return r;
 }
 
-/* Copies the stored row of a repeated message into the job. The stored text is kept when it
- * differs from the retry's text: the stored row is the answer. */
-static int take_stored_row(store_job *job, sqlite3_stmt *st) {
+static void chat_state_push(sqlite_messages *m, struct chat_state *e, struct log_row *r) {
+    if (e->last)
+        e->last->next = r;
+    else
+        e->first = r;
+    e->last = r;
+    e->rows++;
+    e->last_seq = r->m.seq;
+    m->unfolded_rows++;
+    m->unfolded_bytes += r->size;
+}
+
+/* ---- one append ---- */
+
+/* Answers a repeat with the stored row: its id, seq and time, and its text when the retry's text
+ * differs (the stored row is the answer). text is copied: the row may be folded and freed before
+ * the callback runs. */
+static int take_stored(store_job *job, int64_t id, int64_t seq, int64_t sent_at, const char *text) {
     store_message *msg = &job->row.message;
-    const char *text = (const char *)sqlite3_column_text(st, 2);
-    msg->id = sqlite3_column_int64(st, 0);
-    msg->seq = sqlite3_column_int64(st, 1);
-    msg->sent_at_ms = sqlite3_column_int64(st, 3);
+    msg->id = id;
+    msg->seq = seq;
+    msg->sent_at_ms = sent_at;
     msg->duplicate = 1;
     if (text && strcmp(text, msg->text) != 0) {
         job->owned = strdup(text);
         if (!job->owned)
-            return SQLITE_NOMEM;
+            return STORE_ERR_NOMEM;
         msg->text = job->owned;
     }
-    return SQLITE_OK;
-}
-
-/* Looks up (chat, sender, client_msg_id): 1 and the row in the job when found, 0 when not,
- * or a negative store_status. */
-static int find_stored(sqlite_messages *m, store_job *job) {
-    const store_message *msg = &job->row.message;
-    sqlite3_stmt *st = m->stmt[MSG_FIND];
-    int found = 0;
-    int rc = sqlite_bind_i64(st, 1, msg->chat_id);
-    if (rc == SQLITE_OK && (rc = sqlite_bind_i64(st, 2, msg->sender_id)) == SQLITE_OK &&
-        (rc = sqlite_bind_text(st, 3, msg->client_msg_id)) == SQLITE_OK)
-        rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        found = 1;
-        rc = take_stored_row(job, st);
-    }
-    int status = sqlite_finish(st, rc);
-    return status != STORE_OK ? status : found;
-}
-
-/* Inserts msg at its seq: 1 when stored (msg->id set), 0 on a uniqueness conflict, or a
- * negative store_status. */
-static int insert_row(sqlite_messages *m, store_message *msg) {
-    sqlite3_stmt *st = m->stmt[MSG_INSERT];
-    int rc = sqlite_bind_i64(st, 1, msg->chat_id);
-    if (rc == SQLITE_OK && (rc = sqlite_bind_i64(st, 2, msg->seq)) == SQLITE_OK &&
-        (rc = sqlite_bind_i64(st, 3, msg->sender_id)) == SQLITE_OK &&
-        (rc = sqlite_bind_text(st, 4, msg->client_msg_id)) == SQLITE_OK &&
-        (rc = sqlite_bind_text(st, 5, msg->text)) == SQLITE_OK &&
-        (rc = sqlite_bind_i64(st, 6, msg->sent_at_ms)) == SQLITE_OK)
-        rc = sqlite3_step(st);
-    int inserted = rc == SQLITE_ROW;
-    if (inserted)
-        msg->id = sqlite3_column_int64(st, 0);
-    int status = sqlite_finish(st, inserted || rc == SQLITE_DONE ? SQLITE_OK : rc);
-    return status != STORE_OK ? status : inserted;
-}
-
-/* One try at the chat's next seq: 1 stored, 0 conflict, or a negative store_status. */
-static int append_at_next_seq(sqlite_messages *m, store_job *job, struct seq_entry *e) {
-    store_message *msg = &job->row.message;
-    if (!e->dirty && seq_reserve_dirty(m) != STORE_OK)
-        return STORE_ERR_NOMEM;
-    msg->seq = e->last_seq + 1;
-    int inserted = insert_row(m, msg);
-    if (inserted <= 0)
-        return inserted;
-    e->last_seq = msg->seq;
-    if (!e->dirty) {
-        m->dirty[m->dirty_count++] = e; /* room was made above */
-        e->dirty = 1;
-    }
-    return 1;
-}
-
-int sqlite_messages_append(sqlite_messages *m, store_job *job, int64_t now_ms) {
-    store_message *msg = &job->row.message;
-    struct seq_entry *e;
-    msg->sent_at_ms = now_ms;
-    int status = seq_entry_get(m, msg->chat_id, &e);
-    for (int tries = 0; status == STORE_OK && tries < 2; tries++) {
-        int inserted = append_at_next_seq(m, job, e);
-        if (inserted != 0)
-            return inserted > 0 ? STORE_OK : inserted;
-        int found = find_stored(m, job);
-        if (found != 0)
-            return found > 0 ? STORE_OK : found;
-        if (e->dirty) /* a conflict on a seq this batch gave out itself: never expected */
-            return STORE_ERR_CONFLICT;
-        status = seq_load(m, e); /* someone else wrote the chat: reload, try once more */
-    }
-    return status == STORE_OK ? STORE_ERR_CONFLICT : status;
-}
-
-int sqlite_messages_flush(sqlite_messages *m) {
-    sqlite3_stmt *st = m->stmt[MSG_CHAT_SET_SEQ];
-    for (size_t i = 0; i < m->dirty_count; i++) {
-        struct seq_entry *e = m->dirty[i];
-        int rc = sqlite_bind_i64(st, 1, e->chat_id);
-        if (rc == SQLITE_OK)
-            rc = sqlite_bind_i64(st, 2, e->last_seq);
-        int status = sqlite_step_done(st, rc);
-        if (status != STORE_OK)
-            return status;
-        e->dirty = 0;
-    }
-    m->dirty_count = 0;
     return STORE_OK;
 }
 
-void sqlite_messages_rollback(sqlite_messages *m) {
-    seq_cache_clear(m);
+/* 1 with the row in the job when the chat's unfolded rows hold the repeat, else 0. */
+static int find_unfolded(const struct chat_state *e, store_job *job) {
+    const store_message *msg = &job->row.message;
+    for (const struct log_row *r = e->first; r; r = r->next) {
+        if (r->m.sender_id == msg->sender_id &&
+            strcmp(r->m.client_msg_id, msg->client_msg_id) == 0) {
+            int status = take_stored(job, r->m.id, r->m.seq, r->m.sent_at_ms, r->m.text);
+            return status == STORE_OK ? 1 : status;
+        }
+    }
+    return 0;
+}
+
+/* 1 with the row in the job when the table holds the repeat, 0 when not, or a store_status. */
+static int find_folded(sqlite_messages *m, store_job *job) {
+    const store_message *msg = &job->row.message;
+    sqlite3_stmt *st = m->stmt[MSG_FIND];
+    int found = 0, status = STORE_OK;
+    int rc = sqlite_bind_i64(st, 1, msg->chat_id);
+    rc = rc ? rc : sqlite_bind_i64(st, 2, msg->sender_id);
+    rc = rc ? rc : sqlite_bind_text(st, 3, msg->client_msg_id);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        found = 1;
+        status = take_stored(job, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                             sqlite3_column_int64(st, 3), (const char *)sqlite3_column_text(st, 2));
+        rc = SQLITE_OK;
+    }
+    int finish = sqlite_finish(st, rc);
+    return finish != STORE_OK ? finish : status != STORE_OK ? status : found;
+}
+
+/* The highest seq of the chat that is in the table (its unfolded rows are the ones above). */
+static int64_t folded_seq(const struct chat_state *e) {
+    return e->first ? e->first->m.seq - 1 : e->last_seq;
+}
+
+static int batch_rows_push(sqlite_messages *m, struct log_row *r) {
+    if (m->batch_count == m->batch_cap) {
+        size_t cap = m->batch_cap ? m->batch_cap * 2 : 256;
+        struct log_row **rows = realloc(m->batch_rows, cap * sizeof *rows);
+        if (!rows)
+            return STORE_ERR_NOMEM;
+        m->batch_rows = rows;
+        m->batch_cap = cap;
+    }
+    m->batch_rows[m->batch_count++] = r;
+    return STORE_OK;
+}
+
+/* A new message: the chat's next seq, the next id, a row in memory and a record in the batch. */
+static int append_new(sqlite_messages *m, struct chat_state *e, store_job *job, int64_t now) {
+    store_message *msg = &job->row.message;
+    if (m->unfolded_rows >= STORE_UNFOLDED_MAX || m->unfolded_bytes >= STORE_UNFOLDED_BYTES_MAX)
+        return STORE_ERR_UNAVAILABLE; /* folds are failing or behind: refuse rather than grow */
+    struct log_row *r = row_new(msg, m->last_id + 1, e->last_seq + 1, now);
+    if (!r)
+        return STORE_ERR_NOMEM;
+    if (batch_rows_push(m, r) != STORE_OK) {
+        free(r);
+        return STORE_ERR_NOMEM;
+    }
+    m->last_id++;
+    chat_state_push(m, e, r);
+    msglog_encode(&m->batch, &r->m);
+    msg->id = r->m.id;
+    msg->seq = r->m.seq;
+    msg->sent_at_ms = now;
+    msg->duplicate = 0;
+    return STORE_OK;
+}
+
+static int append_one(sqlite_messages *m, store_job *job, int64_t now) {
+    struct chat_state *e;
+    int status = chat_state_get(m, job->row.message.chat_id, &e);
+    if (status != STORE_OK)
+        return status;
+    int found = find_unfolded(e, job);
+    if (found == 0 && folded_seq(e) > 0)
+        found = find_folded(m, job);
+    if (found != 0)
+        return found > 0 ? STORE_OK : found;
+    return append_new(m, e, job, now);
+}
+
+/* ---- the batch ---- */
+
+/* Takes the batch's new rows back out, newest first: each is then its chat's last row. */
+static void batch_undo(sqlite_messages *m) {
+    while (m->batch_count > 0) {
+        struct log_row *r = m->batch_rows[--m->batch_count];
+        struct chat_state *e = imap_get(m->chats, r->m.chat_id);
+        struct log_row **link = &e->first;
+        while (*link != r)
+            link = &(*link)->next;
+        *link = NULL;
+        e->last = NULL;
+        for (struct log_row *p = e->first; p; p = p->next)
+            e->last = p;
+        e->rows--;
+        e->last_seq = r->m.seq - 1;
+        row_free(m, r);
+    }
+}
+
+/* Writes the batch's records; on failure undoes the batch and cuts the file back. */
+static int batch_write(sqlite_messages *m, int64_t now) {
+    if (m->batch_count == 0)
+        return 0;
+    int rc = m->batch.failed
+                 ? -ENOMEM
+                 : msglog_write(&m->active, m->batch.data, m->batch.len, m->batch_count);
+    if (rc == 0) {
+        if (m->active_since_ms == 0)
+            m->active_since_ms = now;
+        m->appended += m->batch_count;
+        m->batch_count = 0;
+        return 0;
+    }
+    log_error("message log write failed", "path", m->active.path, "error", strerror(-rc));
+    batch_undo(m);
+    if (rc != -ENOMEM && msglog_cut(&m->active) != 0)
+        m->log_broken = 1;
+    return -1;
+}
+
+/* A file whose failed write could not be cut back takes no appends until the cut succeeds. */
+static int log_usable(sqlite_messages *m) {
+    if (m->log_broken && msglog_cut(&m->active) == 0) {
+        m->log_broken = 0;
+        log_info("message log usable again", "path", m->active.path);
+    }
+    return !m->log_broken;
+}
+
+void sqlite_messages_append_batch(sqlite_messages *m, store_job *jobs) {
+    int64_t now = store_now_ms();
+    buf_reset(&m->batch);
+    m->batch.failed = 0;
+    m->batch_count = 0;
+    int usable = log_usable(m) && sqlite_msg_exec(m, MSG_BEGIN_READ) == STORE_OK;
+    for (store_job *job = jobs; job; job = job->next)
+        job->status = usable ? append_one(m, job, now) : STORE_ERR_UNAVAILABLE;
+    if (usable)
+        sqlite_msg_exec(m, MSG_COMMIT); /* ends the read transaction */
+    if (batch_write(m, now) != 0)
+        for (store_job *job = jobs; job; job = job->next)
+            job->status = STORE_ERR_UNAVAILABLE; /* repeats too: they may name an undone row */
+}
+
+/* ---- reads that must see unfolded rows ---- */
+
+int64_t sqlite_messages_last_seq(sqlite_messages *m, int64_t chat_id) {
+    const struct chat_state *e = imap_get(m->chats, chat_id);
+    return e ? e->last_seq : 0;
+}
+
+/* Copies r into job result memory (the row may be freed before the callback runs). */
+static int copy_row(store_job *job, const store_message *r, store_message *out) {
+    size_t cid = strlen(r->client_msg_id) + 1, text = strlen(r->text) + 1;
+    char *s = store_job_alloc(job, cid + text);
+    if (!s)
+        return STORE_ERR_NOMEM;
+    memcpy(s, r->client_msg_id, cid);
+    memcpy(s + cid, r->text, text);
+    *out = *r;
+    out->client_msg_id = s;
+    out->text = s + cid;
+    out->duplicate = 0;
+    return STORE_OK;
+}
+
+int sqlite_messages_unfolded_after(sqlite_messages *m, store_job *job, int64_t chat_id,
+                                   int64_t after_seq, size_t limit) {
+    const struct chat_state *e = imap_get(m->chats, chat_id);
+    size_t taken = 0;
+    for (const struct log_row *r = e ? e->first : NULL; r && taken < limit; r = r->next) {
+        if (r->m.seq <= after_seq)
+            continue;
+        store_message *out = store_list_push(job, sizeof *out);
+        if (!out || copy_row(job, &r->m, out) != STORE_OK)
+            return STORE_ERR_NOMEM;
+        taken++;
+    }
+    return STORE_OK;
+}
+
+int sqlite_messages_patch_summary(sqlite_messages *m, store_job *job, store_chat_summary *c) {
+    const struct chat_state *e = imap_get(m->chats, c->id);
+    if (!e || !e->last || e->last_seq <= c->last_seq)
+        return STORE_OK;
+    store_message *last = store_job_alloc(job, sizeof *last);
+    if (!last)
+        return STORE_ERR_NOMEM;
+    c->last_seq = e->last_seq;
+    c->last_message = last;
+    return copy_row(job, &e->last->m, last);
+}
+
+/* ---- open and close ---- */
+
+/* Takes "<db>.lock" for the life of the store: two processes appending to one database through
+ * two logs would each miss the other's unfolded rows. */
+static int take_lock(sqlite_messages *m, char *err, size_t errlen) {
+    size_t n = strlen(m->db_path) + 8;
+    char *path = malloc(n);
+    if (!path) {
+        snprintf(err, errlen, "sqlite: out of memory");
+        return STORE_ERR_NOMEM;
+    }
+    snprintf(path, n, "%s.lock", m->db_path);
+    m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int rc = m->lock_fd >= 0 && flock(m->lock_fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno;
+    if (rc != 0)
+        snprintf(err, errlen, "sqlite: %s: %s", path,
+                 rc == EWOULDBLOCK ? "the database is in use by another process" : strerror(rc));
+    free(path);
+    return rc == 0 ? 0 : STORE_ERR_UNAVAILABLE;
+}
+
+int sqlite_messages_open(sqlite3 *db, const char *path, sqlite_messages **out, char *err,
+                         size_t errlen) {
+    sqlite_messages *m = calloc(1, sizeof *m);
+    *out = m;
+    if (!m || !(m->chats = imap_new()) || !(m->db_path = strdup(path))) {
+        snprintf(err, errlen, "sqlite: out of memory");
+        return STORE_ERR_NOMEM;
+    }
+    m->db = db;
+    m->evict_at = STORE_SEQ_CACHE_MAX;
+    m->lock_fd = -1;
+    m->active.fd = m->sealed.fd = -1;
+    buf_init(&m->batch, 0);
+    int rc = take_lock(m, err, errlen);
+    if (rc == 0)
+        rc = sqlite_prepare_list(db, msg_sql, m->stmt, MSG_STMT_COUNT, err, errlen);
+    return rc == 0 ? sqlite_fold_recover(m, err, errlen) : rc;
+}
+
+void sqlite_messages_close(sqlite_messages *m) {
+    if (!m)
+        return;
+    if (m->active.fd >= 0)
+        sqlite_fold_everything(m);
+    msglog_close(&m->sealed, 0);
+    msglog_close(&m->active, 0);
+    for (int i = 0; i < MSG_STMT_COUNT; i++)
+        sqlite3_finalize(m->stmt[i]);
+    if (m->chats)
+        imap_each(m->chats, chat_state_free, m);
+    imap_free(m->chats);
+    if (m->lock_fd >= 0)
+        close(m->lock_fd); /* releases the flock */
+    buf_free(&m->batch);
+    free(m->batch_rows);
+    free(m->fold_queue);
+    free(m->db_path);
+    free(m);
 }

@@ -43,26 +43,40 @@ void sqlite_accounts_close(sqlite_accounts *a);
 /* Runs one account or refresh-token job inside the caller's savepoint; returns its status. */
 int sqlite_accounts_run(sqlite_accounts *a, store_job *job);
 
-/* The chat history and safety statements and jobs (sqlite_chats.c), in the same shape. */
+/* The chat history and safety statements and jobs (sqlite_chats.c), in the same shape; their
+ * reads of messages and last seqs also consult the appender's unfolded rows. */
+typedef struct sqlite_messages sqlite_messages;
 typedef struct sqlite_chats sqlite_chats;
 
-int sqlite_chats_open(sqlite3 *db, sqlite_chats **out, char *err, size_t errlen);
+int sqlite_chats_open(sqlite3 *db, sqlite_messages *messages, sqlite_chats **out, char *err,
+                      size_t errlen);
 void sqlite_chats_close(sqlite_chats *c);
 int sqlite_chats_run(sqlite_chats *c, store_job *job);
 
-/* Message appends (sqlite_messages.c): one statement per message, seqs from a cache. */
-typedef struct sqlite_messages sqlite_messages;
-
-int sqlite_messages_open(sqlite3 *db, sqlite_messages **out, char *err, size_t errlen);
+/* Message appends through the message log (sqlite_messages.c, sqlite_fold.c, sqlite_msg.h). */
+/* Takes the database's lock file ("<path>.lock": STORE_ERR_UNAVAILABLE when another process holds
+ * it), replays into the table the log files a previous run left, and starts a new log file. */
+int sqlite_messages_open(sqlite3 *db, const char *path, sqlite_messages **out, char *err,
+                         size_t errlen);
+/* Folds every logged row into the table, removes the log files (kept when that fails: they are
+ * replayed at the next open), frees m. NULL does nothing. */
 void sqlite_messages_close(sqlite_messages *m);
-/* Appends job->row.message (sent at now_ms) with the chat's next seq, or answers the stored row
- * of a repeated (chat, sender, clientMsgId). Runs without a savepoint: a failed append changes
- * nothing. STORE_ERR_NOT_FOUND when the chat does not exist. */
-int sqlite_messages_append(sqlite_messages *m, store_job *job, int64_t now_ms);
-/* Writes chats.last_seq of every chat the open batch appended to. */
-int sqlite_messages_flush(sqlite_messages *m);
-/* After a batch that did not commit: the cached seqs are forgotten. */
-void sqlite_messages_rollback(sqlite_messages *m);
+/* Appends jobs (a list of STORE_JOB_MESSAGE_APPEND) with one write and fdatasync of the log, and
+ * sets each job's status: STORE_OK (a new row, or the stored row of a repeated clientMsgId),
+ * STORE_ERR_NOT_FOUND (no such chat) or STORE_ERR_UNAVAILABLE (the log could not be written). */
+void sqlite_messages_append_batch(sqlite_messages *m, store_job *jobs);
+/* One bounded step of folding the log into the table. Returns the milliseconds until the next
+ * step is due: 0 at once, -1 not before more appends. */
+int sqlite_messages_fold_step(sqlite_messages *m);
+
+/* Reads that must see rows not yet folded (sqlite_chats.c). last_seq: the chat's highest seq when
+ * known to the appender, else 0. unfolded_after: pushes onto job->list, in seq order, at most
+ * limit unfolded rows of the chat with seq > after_seq. patch_summary: raises a summary's last
+ * seq and last message to the chat's newest unfolded row. STORE_OK or STORE_ERR_NOMEM. */
+int64_t sqlite_messages_last_seq(sqlite_messages *m, int64_t chat_id);
+int sqlite_messages_unfolded_after(sqlite_messages *m, store_job *job, int64_t chat_id,
+                                   int64_t after_seq, size_t limit);
+int sqlite_messages_patch_summary(sqlite_messages *m, store_job *job, store_chat_summary *c);
 
 /* Checkpoints on a thread of their own (sqlite_checkpoint.c). start turns the writer's automatic
  * checkpoints off and hooks its commits; stop (before the writer closes) unhooks, joins the

@@ -132,7 +132,7 @@ static store_job *store_take_batch(store *s, size_t *count) {
     return head;
 }
 
-static void store_run_batch(store *s, store_job *batch, size_t count) {
+static void store_run_batch(store *s, store_job *batch) {
     if (s->ops->run_batch(s->ctx, batch) == 0) {
         atomic_fetch_add(&s->commits, 1);
     } else {
@@ -141,10 +141,9 @@ static void store_run_batch(store *s, store_job *batch, size_t count) {
             job->has_row = 0; /* rolled back: the row was never committed */
         }
     }
-    atomic_fetch_add(&s->jobs, count);
 }
 
-/* Appends a finished batch to the done list and wakes the loop. */
+/* Appends a finished list of jobs to the done list and wakes the loop. */
 static void store_hand_back(store *s, store_job *batch) {
     store_job *last = batch;
     while (last->next)
@@ -159,19 +158,77 @@ static void store_hand_back(store *s, store_job *batch) {
     uv_async_send(&s->async);
 }
 
+/* Splits a batch into its message appends and the other jobs, each list in queue order. Returns
+ * 1 when a chat creation comes before an append (which may be to that chat). */
+static int store_split(store_job *batch, store_job **appends, store_job **rest) {
+    store_job **a = appends, **r = rest;
+    int creates = 0, create_first = 0;
+    for (store_job *job = batch, *next; job; job = next) {
+        next = job->next;
+        if (job->kind == STORE_JOB_MESSAGE_APPEND) {
+            create_first |= creates;
+            *a = job;
+            a = &job->next;
+        } else {
+            creates |= job->kind == STORE_JOB_CHAT_CREATE;
+            *r = job;
+            r = &job->next;
+        }
+    }
+    *a = NULL;
+    *r = NULL;
+    return create_first;
+}
+
+/* Appends first, handed back as soon as they are durable, then the rest in one transaction: an
+ * ack waits for nothing else. Appends only depend on their chat existing, so the one exception
+ * is a chat created earlier in the same batch: then the rest goes first. */
+static void store_run_jobs(store *s, store_job *batch, size_t count) {
+    store_job *appends, *rest;
+    int rest_first = store_split(batch, &appends, &rest);
+    if (rest && rest_first) {
+        store_run_batch(s, rest);
+        store_hand_back(s, rest);
+    }
+    if (appends) {
+        s->ops->append_batch(s->ctx, appends);
+        atomic_fetch_add(&s->commits, 1);
+        store_hand_back(s, appends);
+    }
+    if (rest && !rest_first) {
+        store_run_batch(s, rest);
+        store_hand_back(s, rest);
+    }
+    atomic_fetch_add(&s->jobs, count);
+}
+
+/* Waits under mu for a job, for stopping, or until the backend's next step is due (wait_ms: 0
+ * due now, -1 nothing due). Returns the wait still left: 0 when it is due. */
+static int store_wait(store *s, int wait_ms) {
+    while (!s->pending_head && !s->stopping && wait_ms != 0) {
+        if (wait_ms < 0)
+            uv_cond_wait(&s->cond, &s->mu);
+        else if (uv_cond_timedwait(&s->cond, &s->mu, (uint64_t)wait_ms * 1000000) == UV_ETIMEDOUT)
+            wait_ms = 0;
+    }
+    return wait_ms;
+}
+
 static void store_thread_main(void *arg) {
     store *s = arg;
+    int wait_ms = -1;
     for (;;) {
         size_t count = 0;
         uv_mutex_lock(&s->mu);
-        while (!s->pending_head && !s->stopping)
-            uv_cond_wait(&s->cond, &s->mu);
+        wait_ms = store_wait(s, wait_ms);
         store_job *batch = s->pending_head ? store_take_batch(s, &count) : NULL;
+        int stop = !batch && s->stopping;
         uv_mutex_unlock(&s->mu);
-        if (!batch)
+        if (stop)
             break;
-        store_run_batch(s, batch, count);
-        store_hand_back(s, batch);
+        if (batch)
+            store_run_jobs(s, batch, count);
+        wait_ms = s->ops->background ? s->ops->background(s->ctx) : -1;
     }
     s->ops->close(s->ctx);
     s->ctx = NULL;

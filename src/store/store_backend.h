@@ -1,5 +1,6 @@
 /* store_backend.h — the seam between store.c (queue, store thread, hand-back to the loop) and a
- * backend (sqlite.c, later pg.c). Private to src/store/: nothing outside it includes this.
+ * backend (sqlite.c, later pg.c). Private to src/store/: nothing outside it (but the store's unit
+ * tests) includes this.
  *
  * A backend runs a batch of jobs on the store thread in one transaction and fills in each job's
  * status and result. It never touches the loop, the queue or a callback.
@@ -129,6 +130,14 @@ typedef struct store_backend_ops {
      * committed, a negative store_status when it did not (store.c then fails every job of the
      * batch). */
     int (*run_batch)(void *ctx, store_job *jobs);
+    /* Appends messages (a list of STORE_JOB_MESSAGE_APPEND jobs; they never reach run_batch)
+     * durably and sets each job's status. store.c hands them back before it runs the rest of
+     * their batch, so an ack waits for nothing else. */
+    void (*append_batch)(void *ctx, store_job *jobs);
+    /* One bounded step of work between batches (the SQLite backend folds its message log into
+     * the table). Returns the milliseconds until the next step is due: 0 at once (when no job
+     * waits), -1 not before the next batch. */
+    int (*background)(void *ctx);
     /* Closes the connection and frees ctx; called once, on the store thread, after the last batch
      * (or by store_open on its own thread when the store thread never started). */
     void (*close)(void *ctx);
@@ -146,6 +155,11 @@ int64_t store_now_ms(void);
 
 /* Opens the SQLite file at path (blocking), applies pending migrations and counts them in
  * *migrations_applied. On failure writes a reason into err and returns a negative store_status. */
+/* For tests: how old the first record of the active message log file gets before a fold starts
+ * (1000 ms unless set; 0: after every batch; negative: back to the default). Set it before
+ * store_open: the store thread reads it. */
+void sqlite_fold_set_age_ms(int ms);
+
 int sqlite_backend_open(const char *path, const store_backend_ops **ops, void **ctx,
                         uint64_t *migrations_applied, char *err, size_t errlen);
 

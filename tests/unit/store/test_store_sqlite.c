@@ -1,9 +1,10 @@
 /* test_store_sqlite.c — the store on its SQLite backend: migrations, chats, message append with
- * gap-free seq, idempotent retries, group commit, and shutdown. Seqs come from a cache of each
- * chat's last seq: checked against another writer on the same file, and against a read-mark job
- * in the same batch as the appends (chats.last_seq is written before any other job runs).
- * Checkpoints run on a thread of their own: the database file must grow while the store is open.
- * More chats than the seq cache holds empty it mid-batch without a repeated or skipped seq.
+ * gap-free seq, idempotent retries, group commit, and shutdown. Appends go to the message log and
+ * are folded into the table later: reads (history, summaries, context, read marks) must see rows
+ * not yet folded; folds run while the store is open and a retry of a folded message is still a
+ * repeat; a second store on the same file is refused. Checkpoints run on a thread of their own:
+ * the database file must grow while the store is open. More chats than the appender keeps states
+ * for drop idle states mid-batch without a repeated or skipped seq.
  *
  * Each test runs the real libuv loop against a real SQLite file in its own mkdtemp directory and
  * ends with uv_loop_close() == 0 (no leaked handle). Direct sqlite3 reads in here only check what
@@ -19,9 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "store/msglog.h"
 #include "store/store.h"
+#include "store/store_backend.h"
 #include "store_fixture.h"
 #include "util/embed.h"
 
@@ -44,6 +51,7 @@ static int fired_total;
 
 static int setup(void **state) {
     fired_total = 0;
+    sqlite_fold_set_age_ms(-1);
     return sf_setup(state, "/tmp/convo-store-XXXXXX");
 }
 
@@ -269,89 +277,389 @@ static void test_unknown_chat_is_not_found(void **state) {
     assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 2);
 }
 
-/* Runs one statement on the file through a connection of the test's own, while the store has
- * it open (WAL lets a second writer in between the store's batches). */
-static void exec_beside(sf_fixture *fx, const char *sql) {
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    char *err = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-    if (rc != SQLITE_OK)
-        fail_msg("%s: %s", sql, err ? err : "?");
-    sqlite3_close(db);
+static void on_list_messages(int status, const store_message *msgs, size_t count, void *arg) {
+    record *r = arg; /* r[0].fired/status for the call, then one record per message */
+    record_fire(&r[0], status);
+    r[0].msg.seq = (int64_t)count; /* the count, in the first record */
+    for (size_t i = 0; i < count && i < 15; i++) {
+        r[i + 1].msg = msgs[i];
+        snprintf(r[i + 1].text, sizeof r[i + 1].text, "%s", msgs[i].text);
+        r[i + 1].msg.text = r[i + 1].msg.client_msg_id = NULL;
+    }
 }
 
-/* A second connection takes the write lock: the store thread then waits in its BEGIN (busy
- * timeout) while the test queues more jobs, which lets a test put jobs in one batch. */
-static sqlite3 *hold_write_lock(sf_fixture *fx) {
+/* Messages of chat after after_seq (at most limit) into r[1..], the count in r[0].msg.seq. */
+static void messages_after(sf_fixture *fx, store *s, int64_t chat, int64_t after, size_t limit,
+                           record r[16]) {
+    memset(r, 0, 16 * sizeof *r);
+    assert_int_equal(store_messages_after(s, chat, 1, after, limit, on_list_messages, r), 0);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r[0].fired, 1);
+    assert_int_equal(r[0].status, STORE_OK);
+}
+
+/* Asserts r[1..] hold seqs from, from + 1, … to, with texts "m<seq>". */
+static void expect_seqs(const record r[16], int64_t from, int64_t to) {
+    assert_int_equal(r[0].msg.seq, to - from + 1);
+    for (int64_t seq = from; seq <= to; seq++) {
+        char want[16];
+        snprintf(want, sizeof want, "m%lld", (long long)seq);
+        assert_int_equal(r[seq - from + 1].msg.seq, seq);
+        assert_string_equal(r[seq - from + 1].text, want);
+    }
+}
+
+/* Appends messages "m<seq>" with client ids "c<seq>" until the chat's last seq is `to`. */
+static void append_upto(sf_fixture *fx, store *s, int64_t chat, int64_t from, int64_t to) {
+    for (int64_t seq = from; seq <= to; seq++) {
+        char id[16], text[16];
+        snprintf(id, sizeof id, "c%lld", (long long)seq);
+        snprintf(text, sizeof text, "m%lld", (long long)seq);
+        record r = append(fx, s, chat, 1 + seq % 2, id, text);
+        assert_int_equal(r.status, STORE_OK);
+        assert_int_equal(r.msg.seq, seq);
+    }
+}
+
+/* The number of message log files of the database. */
+static size_t log_files(sf_fixture *fx) {
+    uint64_t *gens = NULL;
+    size_t count = 0;
+    assert_int_equal(msglog_list(fx->path, &gens, &count), 0);
+    free(gens);
+    return count;
+}
+
+/* Counts rows with a connection of its own while the store is open (WAL: it sees what the
+ * store committed, folds included). */
+static int64_t count_beside(sf_fixture *fx, const char *sql) {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Appends go before the other jobs of their batch, except after a chat created in that batch:
+ * a second connection holds the write lock so that the store thread waits in a ping's BEGIN
+ * while the creation and the append queue up behind it, as one batch. */
+static void test_append_after_create_in_one_batch(void **state) {
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
     sqlite3 *lock = NULL;
     assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    return lock;
-}
-
-static void release_write_lock(sqlite3 *lock) {
+    sf_status_rec ping = {0};
+    assert_int_equal(store_ping(s, sf_on_status, &ping), 0);
+    uv_sleep(100); /* the store thread has taken the ping alone and waits for the lock */
+    record chat = {0}, msg = {0};
+    assert_int_equal(store_chat_create(s, "backend", 1, 2, on_chat, &chat), 0);
+    assert_int_equal(store_message_append(s, 1, 1, "a", "first", on_message, &msg), 0);
     assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(lock);
-}
-
-static void test_another_writer_does_not_break_seq(void **state) {
-    sf_fixture *fx = *state;
-    store *s = sf_open_store(fx);
-    int64_t chat = create_chat(fx, s, 1, 2);
-    assert_int_equal(append(fx, s, chat, 1, "a", "one").msg.seq, 1); /* seq 1 now cached */
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "BEGIN; INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, sent_at) "
-             "VALUES (%lld, 2, 2, 'x', 'from elsewhere', 1); "
-             "UPDATE chats SET last_seq = 2 WHERE id = %lld; COMMIT",
-             (long long)chat, (long long)chat);
-    exec_beside(fx, sql);
-    record r = append(fx, s, chat, 1, "b", "two");
-    assert_int_equal(r.status, STORE_OK);
-    assert_int_equal(r.msg.seq, 3);
-    assert_int_equal(r.msg.duplicate, 0);
-    record again = append(fx, s, chat, 2, "x", "from elsewhere"); /* its retry is known */
-    assert_int_equal(again.msg.duplicate, 1);
-    assert_int_equal(again.msg.seq, 2);
-    /* A row whose writer did not raise chats.last_seq: the reload takes the highest stored seq. */
-    snprintf(sql, sizeof sql,
-             "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, sent_at) "
-             "VALUES (%lld, 4, 2, 'y', 'last_seq not raised', 1)",
-             (long long)chat);
-    exec_beside(fx, sql);
-    record past = append(fx, s, chat, 1, "c", "three");
-    assert_int_equal(past.status, STORE_OK);
-    assert_int_equal(past.msg.seq, 5);
-    sf_close_store(fx, s);
-    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 5);
-    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 5);
-}
-
-static void test_read_mark_in_the_batch_of_its_appends(void **state) {
-    sf_fixture *fx = *state;
-    store *s = sf_open_store(fx);
-    int64_t chat = create_chat(fx, s, 1, 2);
-    record r[3] = {{0}};
-    sf_status_rec read = {0};
-    /* A second connection holds the write lock, so the store thread waits in its BEGIN while
-     * the later jobs queue up: the read mark shares a batch with appends not yet committed
-     * (all four together, or the first append alone and then the other three). */
-    sqlite3 *lock = hold_write_lock(fx);
-    assert_int_equal(store_message_append(s, chat, 1, "a", "one", on_message, &r[0]), 0);
-    uv_sleep(100);
-    assert_int_equal(store_message_append(s, chat, 1, "b", "two", on_message, &r[1]), 0);
-    assert_int_equal(store_message_append(s, chat, 1, "c", "three", on_message, &r[2]), 0);
-    assert_int_equal(store_chat_mark_read(s, chat, 2, 3, sf_on_status, &read), 0);
-    release_write_lock(lock);
     uv_run(&fx->loop, UV_RUN_DEFAULT);
-    assert_int_equal(read.fired, 1);
-    assert_int_equal(read.status, STORE_OK);
-    assert_int_equal(r[2].msg.seq, 3);
-    assert_true(store_commits(s) <= 3); /* the chat, then one or two batches */
+    assert_int_equal(ping.status, STORE_OK);
+    assert_int_equal(chat.status, STORE_OK);
+    assert_int_equal(chat.chat.id, 1);
+    assert_int_equal(msg.status, STORE_OK);
+    assert_int_equal(msg.msg.seq, 1);
+    assert_true(store_commits(s) <= 3); /* the ping, then the two together (or apart) */
     sf_close_store(fx, s);
-    assert_int_equal(sf_query_i64(fx, "SELECT read_seq_b FROM chats"), 3);
+}
+
+/* The database belongs to one process: a second store on the same file is refused (two logs
+ * would each miss the other's unfolded rows); the first keeps working. */
+static void test_second_store_on_the_file_is_refused(void **state) {
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    store *other = (store *)1;
+    char err[256] = "";
+    assert_int_equal(store_open(&fx->loop, fx->url, &other, err, sizeof err),
+                     STORE_ERR_UNAVAILABLE);
+    assert_null(other);
+    if (!strstr(err, "in use by another process"))
+        fail_msg("error \"%s\" does not say the database is in use", err);
+    assert_int_equal(append(fx, s, chat, 1, "a", "still here").msg.seq, 1);
+    sf_close_store(fx, s);
+    s = sf_open_store(fx); /* the lock went with the first store */
+    assert_int_equal(append(fx, s, chat, 2, "b", "again").msg.seq, 2);
+    sf_close_store(fx, s);
+}
+
+/* A read mark up to a seq that is only in the message log (no fold yet) counts: the chat's last
+ * seq comes from the appender, not from chats.last_seq alone. */
+static void test_read_mark_sees_unfolded_appends(void **state) {
+    sf_fixture *fx = *state;
+    sqlite_fold_set_age_ms(60000);
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    append_upto(fx, s, chat, 1, 3);
+    assert_int_equal(count_beside(fx, "SELECT COUNT(*) FROM messages"), 0); /* not folded */
+    sf_status_rec read = {0};
+    assert_int_equal(
+        sf_status_call(fx, store_chat_mark_read(s, chat, 2, 10, sf_on_status, &read), &read),
+        STORE_OK);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT read_seq_b FROM chats"), 3); /* clamped to 3 */
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 3);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 3); /* folded at close */
+    assert_int_equal(log_files(fx), 0);
+}
+
+static void on_summaries(int status, const store_chat_summary *chats, size_t count, void *arg) {
+    record *r = arg;
+    record_fire(r, status);
+    assert_int_equal(count, 1);
+    r->chat.last_seq = chats[0].last_seq;
+    assert_non_null(chats[0].last_message);
+    r->msg = *chats[0].last_message;
+    snprintf(r->text, sizeof r->text, "%s", chats[0].last_message->text);
+    r->msg.text = r->msg.client_msg_id = NULL;
+}
+
+static void on_context(int status, const store_user_context *ctx, void *arg) {
+    record *r = arg;
+    record_fire(r, status);
+    assert_non_null(ctx);
+    assert_non_null(ctx->active_chat);
+    r->chat.last_seq = ctx->active_chat->last_seq;
+    assert_non_null(ctx->active_chat->last_message);
+    snprintf(r->text, sizeof r->text, "%s", ctx->active_chat->last_message->text);
+}
+
+static void on_user_id(int status, const store_user *u, void *arg) {
+    int64_t *id = arg;
+    *id = status == STORE_OK ? u->id : -1;
+}
+
+/* History, summaries and a user's context see rows still in the message log, merged after the
+ * rows already folded into the table (seqs 1..3 folded at close, 4..6 in the log). */
+static void test_reads_see_unfolded_rows(void **state) {
+    sf_fixture *fx = *state;
+    sqlite_fold_set_age_ms(60000);
+    store *s = sf_open_store(fx);
+    int64_t user = 0;
+    assert_int_equal(store_user_create(s, "a@example.com", "$argon2id$x", "A", on_user_id, &user),
+                     0);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(user, 1); /* the chat's user_a: the context below loads its active chat */
+    int64_t chat = create_chat(fx, s, 1, 2);
+    append_upto(fx, s, chat, 1, 3);
+    sf_close_store(fx, s);
+    s = sf_open_store(fx);
+    append_upto(fx, s, chat, 4, 6);
+    assert_int_equal(count_beside(fx, "SELECT COUNT(*) FROM messages"), 3);
+    record r[16];
+    messages_after(fx, s, chat, 0, 100, r);
+    expect_seqs(r, 1, 6);
+    messages_after(fx, s, chat, 0, 4, r);
+    expect_seqs(r, 1, 4);
+    messages_after(fx, s, chat, 2, 3, r);
+    expect_seqs(r, 3, 5);
+    messages_after(fx, s, chat, 4, 100, r);
+    expect_seqs(r, 5, 6);
+    messages_after(fx, s, chat, 6, 100, r);
+    assert_int_equal(r[0].msg.seq, 0);
+    record sum = {0};
+    assert_int_equal(store_chats_for_user(s, 2, INT64_MAX, 10, on_summaries, &sum), 0);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(sum.status, STORE_OK);
+    assert_int_equal(sum.chat.last_seq, 6);
+    assert_int_equal(sum.msg.seq, 6);
+    assert_string_equal(sum.text, "m6");
+    record ctx = {0};
+    assert_int_equal(store_user_context_load(s, 1, on_context, &ctx), 0);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(ctx.status, STORE_OK);
+    assert_int_equal(ctx.chat.last_seq, 6);
+    assert_string_equal(ctx.text, "m6");
+    sf_close_store(fx, s);
+}
+
+/* With folds after every batch: the table fills while the store is open, the sealed files go,
+ * and a retry of a folded message is still answered with its stored row. */
+static void test_folds_while_open(void **state) {
+    sf_fixture *fx = *state;
+    sqlite_fold_set_age_ms(0);
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    append_upto(fx, s, chat, 1, 10);
+    for (int i = 0; i < 100 && count_beside(fx, "SELECT COUNT(*) FROM messages") < 10; i++)
+        uv_sleep(20);
+    assert_int_equal(count_beside(fx, "SELECT COUNT(*) FROM messages"), 10);
+    assert_int_equal(count_beside(fx, "SELECT last_seq FROM chats"), 10);
+    assert_int_equal(log_files(fx), 1); /* the active file only */
+    record again = append(fx, s, chat, 1 + 4 % 2, "c4", "edited");
+    assert_int_equal(again.status, STORE_OK);
+    assert_int_equal(again.msg.duplicate, 1);
+    assert_int_equal(again.msg.seq, 4);
+    assert_string_equal(again.text, "m4");
+    append_upto(fx, s, chat, 11, 12);
+    record r[16];
+    messages_after(fx, s, chat, 8, 100, r);
+    expect_seqs(r, 9, 12);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 12);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(DISTINCT id) FROM messages"), 12);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_id FROM message_ids"), 12);
+}
+
+/* ---- a process that dies after its acks (a child, so that the store is never closed) ---- */
+
+#define CHILD_CHECK(cond)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "child: %s failed at line %d\n", #cond, __LINE__);                     \
+            _exit(2);                                                                              \
+        }                                                                                          \
+    } while (0)
+
+typedef struct child_msg {
+    int status;
+    int64_t id, seq;
+    int duplicate;
+} child_msg;
+
+static void on_child_message(int status, const store_message *msg, void *arg) {
+    child_msg *r = arg;
+    r->status = status;
+    if (msg) {
+        r->id = msg->id;
+        r->seq = msg->seq;
+        r->duplicate = msg->duplicate;
+    }
+}
+
+static void on_child_chat(int status, const store_chat *chat, void *arg) {
+    int64_t *id = arg;
+    *id = status == STORE_OK ? chat->id : -1;
+}
+
+static child_msg child_append(uv_loop_t *loop, store *s, int64_t sender, const char *id,
+                              const char *text) {
+    child_msg r = {.status = 1};
+    CHILD_CHECK(store_message_append(s, 1, sender, id, text, on_child_message, &r) == 0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return r;
+}
+
+/* Forks a child that opens the store on a loop of its own, creates chat 1, runs fn and leaves
+ * with _exit(0) without closing the store: as if killed right after its last ack. */
+static void run_child(sf_fixture *fx, void (*fn)(uv_loop_t *loop, store *s, void *arg), void *arg) {
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uv_loop_t loop;
+        store *s = NULL;
+        char err[256];
+        int64_t chat = 0;
+        CHILD_CHECK(uv_loop_init(&loop) == 0);
+        CHILD_CHECK(store_open(&loop, fx->url, &s, err, sizeof err) == 0);
+        CHILD_CHECK(store_chat_create(s, "backend", 1, 2, on_child_chat, &chat) == 0);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        CHILD_CHECK(chat == 1);
+        fn(&loop, s, arg);
+        _exit(0);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void child_appends_fifty(uv_loop_t *loop, store *s, void *arg) {
+    (void)arg;
+    for (int i = 1; i <= 50; i++) {
+        char id[16], text[16];
+        snprintf(id, sizeof id, "c%d", i);
+        snprintf(text, sizeof text, "m%d", i);
+        child_msg r = child_append(loop, s, 1 + i % 2, id, text);
+        CHILD_CHECK(r.status == STORE_OK && r.seq == i && r.id == i && !r.duplicate);
+    }
+}
+
+/* Every acked message of a process that died before any fold is replayed from the log at the
+ * next open: same ids and seqs, retries still repeats, the next message continues both. */
+static void test_crash_replays_the_log(void **state) {
+    sf_fixture *fx = *state;
+    sqlite_fold_set_age_ms(60000);
+    run_child(fx, child_appends_fifty, NULL);
+    assert_int_equal(log_files(fx), 1);
+    assert_int_equal(count_beside(fx, "SELECT COUNT(*) FROM messages"), 0);
+    store *s = sf_open_store(fx);
+    assert_int_equal(log_files(fx), 1); /* replayed and removed; a new active file */
+    assert_int_equal(count_beside(fx, "SELECT COUNT(*) FROM messages WHERE id = seq AND "
+                                      "text = 'm' || seq AND client_msg_id = 'c' || seq AND "
+                                      "sender_id = 1 + seq % 2"),
+                     50);
+    assert_int_equal(count_beside(fx, "SELECT last_seq FROM chats"), 50);
+    record again = append(fx, s, 1, 1, "c10", "m10");
+    assert_int_equal(again.msg.duplicate, 1);
+    assert_int_equal(again.msg.seq, 10);
+    assert_int_equal(again.msg.id, 10);
+    record next = append(fx, s, 1, 2, "c51", "m51");
+    assert_int_equal(next.msg.seq, 51);
+    assert_int_equal(next.msg.id, 51);
+    record r[16];
+    messages_after(fx, s, 1, 45, 100, r);
+    expect_seqs(r, 46, 51);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 51);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_id FROM message_ids"), 51);
+    assert_int_equal(log_files(fx), 0);
+}
+
+static int64_t file_bytes(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+/* The log file may grow by 10 bytes only: the write of the second message fails half-way. */
+static void child_write_fails(uv_loop_t *loop, store *s, void *arg) {
+    const char *log_path = arg;
+    CHILD_CHECK(child_append(loop, s, 1, "c1", "one").seq == 1);
+    int64_t size = file_bytes(log_path);
+    CHILD_CHECK(size > 0);
+    struct rlimit old, lim;
+    CHILD_CHECK(signal(SIGXFSZ, SIG_IGN) != SIG_ERR && getrlimit(RLIMIT_FSIZE, &old) == 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)size + 10;
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    char big[601];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHILD_CHECK(child_append(loop, s, 1, "c2", big).status == STORE_ERR_UNAVAILABLE);
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    CHILD_CHECK(file_bytes(log_path) == size); /* cut back to its last good record */
+    child_msg three = child_append(loop, s, 2, "c3", "three");
+    CHILD_CHECK(three.status == STORE_OK && three.seq == 2); /* the failed seq is given again */
+    child_msg retry = child_append(loop, s, 1, "c2", big);
+    CHILD_CHECK(retry.status == STORE_OK && retry.seq == 3 && !retry.duplicate);
+}
+
+/* A failed write of the log is undone: its message is not stored (nor replayed), its seq is not
+ * skipped, and a retry stores it anew. */
+static void test_failed_log_write_is_undone(void **state) {
+    sf_fixture *fx = *state;
+    sqlite_fold_set_age_ms(60000);
+    char *log_path = msglog_path(fx->path, 1);
+    assert_non_null(log_path);
+    run_child(fx, child_write_fails, log_path);
+    free(log_path);
+    store *s = sf_open_store(fx);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 3);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages WHERE "
+                                      "(seq = 1 AND client_msg_id = 'c1' AND text = 'one') OR "
+                                      "(seq = 2 AND client_msg_id = 'c3' AND text = 'three') OR "
+                                      "(seq = 3 AND client_msg_id = 'c2' AND length(text) = 600)"),
+                     3);
     assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 3);
 }
 
@@ -359,11 +667,6 @@ static void on_message_counted(int status, const store_message *msg, void *arg) 
     (void)msg;
     int *ok = arg;
     *ok += status == STORE_OK;
-}
-
-static int64_t file_bytes(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
 }
 
 /* Automatic checkpoints are off on the writer: the checkpoint thread must copy the log into the
@@ -412,8 +715,8 @@ static void append_each(sf_fixture *fx, store *s, const int64_t *chats, int64_t 
     uv_run(&fx->loop, UV_RUN_DEFAULT);
 }
 
-/* More chats than the seq cache holds: it is emptied in the middle of a batch (what that batch
- * gave out is written first) and loaded again; no seq repeats or skips, last_seq stays exact. */
+/* More chats than the appender keeps states for: idle states are dropped in the middle of a batch
+ * and loaded again from the table; no seq repeats or skips, last_seq stays exact. */
 static void test_seq_cache_overflow(void **state) {
     sf_fixture *fx = *state;
     store *s = sf_open_store(fx);
@@ -428,15 +731,7 @@ static void test_seq_cache_overflow(void **state) {
     }
     for (int from = 0; from < warm; from += 8192) /* the cache fills up to 10 short of full */
         append_each(fx, s, chats, seqs, from, from + 8192 < warm ? from + 8192 : warm, "first");
-    /* The last 20 in as few batches as the store makes of them while a second connection holds
-     * the write lock: the cache overflows at the 11th, with the ones before it not yet written. */
-    sqlite3 *lock = hold_write_lock(fx);
-    assert_int_equal(store_message_append(s, chats[warm], 1, "first", "x", on_seq, &seqs[warm]), 0);
-    uv_sleep(100);
-    for (int i = warm + 1; i < n; i++)
-        assert_int_equal(store_message_append(s, chats[i], 1, "first", "x", on_seq, &seqs[i]), 0);
-    release_write_lock(lock);
-    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    append_each(fx, s, chats, seqs, warm, n, "first"); /* the map passes its bound at the 11th */
     for (int i = 0; i < n; i++)
         if (chats[i] <= 0 || seqs[i] != 1)
             fail_msg("chat %d: id %lld, seq %lld", i, (long long)chats[i], (long long)seqs[i]);
@@ -567,8 +862,13 @@ int main(void) {
         T(test_group_commit_burst),
         T(test_idempotent_client_msg_id),
         T(test_unknown_chat_is_not_found),
-        T(test_another_writer_does_not_break_seq),
-        T(test_read_mark_in_the_batch_of_its_appends),
+        T(test_append_after_create_in_one_batch),
+        T(test_second_store_on_the_file_is_refused),
+        T(test_read_mark_sees_unfolded_appends),
+        T(test_reads_see_unfolded_rows),
+        T(test_folds_while_open),
+        T(test_crash_replays_the_log),
+        T(test_failed_log_write_is_undone),
         T(test_checkpoints_run_while_open),
         T(test_seq_cache_overflow),
         T(test_invalid_arguments),
