@@ -1,6 +1,6 @@
 /* msglog.c — the message log's files (see msglog.h): naming and listing generations, creating a
- * file durably, appending a batch with one pwrite + fdatasync, cutting back a failed write, and
- * reading records back after a restart.
+ * zero-filled file durably or reusing a folded one, appending a batch with one pwrite +
+ * fdatasync, cutting back a failed write, and reading records back after a restart.
  */
 #include "store/msglog.h"
 
@@ -16,8 +16,10 @@
 
 #include "util/crc32c.h"
 
-static const char msglog_magic[8] = {'C', 'V', 'M', 'S', 'G', 'L', 'G', '1'};
+static const char msglog_magic[8] = {'C', 'V', 'M', 'S', 'G', 'L', 'G', '2'};
+#define MSGLOG_FILE_HEADER  16           /* the magic and the generation */
 #define MSGLOG_HEADER_BYTES 8            /* length and checksum before each payload */
+#define MSGLOG_ZERO_CHUNK   (1 << 20)    /* zeros written at once when a file is created */
 #define MSGLOG_FILE_MAX     (1ull << 32) /* a file longer than this is refused at replay */
 
 char *msglog_path(const char *db_path, uint64_t gen) {
@@ -142,30 +144,102 @@ static int msglog_pwrite_all(int fd, const void *data, size_t len, uint64_t offs
     return 0;
 }
 
-int msglog_create(msglog *log, const char *db_path, uint64_t gen) {
+static void put_u64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint32_t msglog_seed(uint64_t gen) {
+    unsigned char g[8];
+    put_u64(g, gen);
+    return crc32c(g, sizeof g);
+}
+
+/* Writes the magic and the generation at the start of the file. */
+static int msglog_write_header(int fd, uint64_t gen) {
+    unsigned char h[MSGLOG_FILE_HEADER];
+    memcpy(h, msglog_magic, sizeof msglog_magic);
+    put_u64(h + sizeof msglog_magic, gen);
+    return msglog_pwrite_all(fd, h, sizeof h, 0);
+}
+
+/* Fills the file with prealloc bytes of zeros. */
+static int msglog_zero_fill(int fd, uint64_t prealloc) {
+    char *zeros = calloc(1, MSGLOG_ZERO_CHUNK);
+    if (!zeros)
+        return -ENOMEM;
+    int rc = 0;
+    for (uint64_t at = 0; rc == 0 && at < prealloc; at += MSGLOG_ZERO_CHUNK) {
+        uint64_t n = prealloc - at < MSGLOG_ZERO_CHUNK ? prealloc - at : MSGLOG_ZERO_CHUNK;
+        rc = msglog_pwrite_all(fd, zeros, (size_t)n, at);
+    }
+    free(zeros);
+    return rc;
+}
+
+/* Sets up a handle for an open file of generation gen, its header synced. */
+static void msglog_opened(msglog *log, int fd, uint64_t gen) {
+    log->fd = fd;
+    log->gen = gen;
+    log->seed = msglog_seed(gen);
+    log->size = MSGLOG_FILE_HEADER;
+    log->rows = 0;
+}
+
+int msglog_create(msglog *log, const char *db_path, uint64_t gen, uint64_t prealloc) {
     memset(log, 0, sizeof *log);
     log->fd = -1;
-    log->gen = gen;
     log->path = msglog_path(db_path, gen);
     if (!log->path)
         return -ENOMEM;
-    int fd = open(log->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = open(log->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         int rc = -errno;
         msglog_close(log, 0);
         return rc;
     }
-    int rc = msglog_pwrite_all(fd, msglog_magic, sizeof msglog_magic, 0);
+    log->fd = fd;
+    int rc = msglog_zero_fill(fd, prealloc);
+    rc = rc ? rc : msglog_write_header(fd, gen);
     if (rc == 0 && fdatasync(fd) != 0)
         rc = -errno;
-    if (rc == 0)
-        rc = msglog_sync_dir(log->path);
-    log->fd = fd;
+    rc = rc ? rc : msglog_sync_dir(log->path);
     if (rc != 0) {
         msglog_close(log, 1);
         return rc;
     }
-    log->size = sizeof msglog_magic;
+    msglog_opened(log, fd, gen);
+    return 0;
+}
+
+int msglog_reuse(msglog *log, msglog *old, const char *db_path, uint64_t gen) {
+    char *path = msglog_path(db_path, gen);
+    if (!path)
+        return -ENOMEM;
+    int rc = rename(old->path, path) == 0 ? 0 : -errno;
+    if (rc != 0) {
+        free(path);
+        return rc;
+    }
+    free(old->path);
+    old->path = path; /* from here on the old handle names the new file, whatever happens */
+    rc = msglog_write_header(old->fd, gen);
+    if (rc == 0 && fdatasync(old->fd) != 0)
+        rc = -errno;
+    rc = rc ? rc : msglog_sync_dir(path);
+    if (rc != 0)
+        return rc;
+    *log = *old;
+    msglog_opened(log, old->fd, gen);
+    old->fd = -1;
+    old->path = NULL;
     return 0;
 }
 
@@ -231,7 +305,7 @@ static int64_t get_i64(const unsigned char *p) {
     return (int64_t)v;
 }
 
-void msglog_encode(buf *out, const store_message *m) {
+void msglog_encode(const msglog *log, buf *out, const store_message *m) {
     size_t cid = strlen(m->client_msg_id), text = strlen(m->text);
     size_t payload = MSGLOG_FIXED_BYTES + cid + text;
     if (cid > STORE_CLIENT_MSG_ID_MAX || text > STORE_TEXT_MAX) {
@@ -252,7 +326,7 @@ void msglog_encode(buf *out, const store_message *m) {
     memcpy(p + MSGLOG_FIXED_BYTES, m->client_msg_id, cid);
     memcpy(p + MSGLOG_FIXED_BYTES + cid, m->text, text);
     put_u32(h, (uint32_t)payload);
-    put_u32(h + 4, crc32c(p, payload));
+    put_u32(h + 4, crc32c_extend(log->seed, p, payload));
     out->len += MSGLOG_HEADER_BYTES + payload;
     out->data[out->len] = '\0';
 }
@@ -315,11 +389,13 @@ static int msglog_read_file(const char *path, unsigned char **data, size_t *len)
 }
 
 /* Hands each whole record of data[0..len) to fn; stops at the first torn one. */
-static int msglog_each(const unsigned char *data, size_t len, msglog_record_fn fn, void *ctx,
-                       uint64_t *records, char *scratch) {
-    size_t at = sizeof msglog_magic;
-    if (len < at || memcmp(data, msglog_magic, at) != 0)
-        return 0; /* empty, or cut before its magic was synced: nothing was acknowledged */
+static int msglog_each(const unsigned char *data, size_t len, uint64_t gen, msglog_record_fn fn,
+                       void *ctx, uint64_t *records, char *scratch) {
+    size_t at = MSGLOG_FILE_HEADER;
+    if (len < at || memcmp(data, msglog_magic, sizeof msglog_magic) != 0 ||
+        get_u64(data + sizeof msglog_magic) != gen)
+        return 0; /* empty, or cut before its header was synced: nothing was acknowledged */
+    uint32_t seed = msglog_seed(gen);
     while (len - at >= MSGLOG_HEADER_BYTES) {
         size_t payload = get_u32(data + at);
         if (payload < MSGLOG_FIXED_BYTES || payload > MSGLOG_PAYLOAD_MAX ||
@@ -327,7 +403,8 @@ static int msglog_each(const unsigned char *data, size_t len, msglog_record_fn f
             break;
         const unsigned char *p = data + at + MSGLOG_HEADER_BYTES;
         store_message m;
-        if (crc32c(p, payload) != get_u32(data + at + 4) || msglog_decode(p, payload, &m, scratch))
+        if (crc32c_extend(seed, p, payload) != get_u32(data + at + 4) ||
+            msglog_decode(p, payload, &m, scratch))
             break;
         int rc = fn(ctx, &m);
         if (rc != 0)
@@ -338,7 +415,8 @@ static int msglog_each(const unsigned char *data, size_t len, msglog_record_fn f
     return 0;
 }
 
-int msglog_replay(const char *path, msglog_record_fn fn, void *ctx, uint64_t *records) {
+int msglog_replay(const char *path, uint64_t gen, msglog_record_fn fn, void *ctx,
+                  uint64_t *records) {
     *records = 0;
     unsigned char *data;
     size_t len;
@@ -346,7 +424,7 @@ int msglog_replay(const char *path, msglog_record_fn fn, void *ctx, uint64_t *re
     if (rc != 0)
         return rc;
     char *scratch = malloc(MSGLOG_PAYLOAD_MAX + 2);
-    rc = scratch ? msglog_each(data, len, fn, ctx, records, scratch) : -ENOMEM;
+    rc = scratch ? msglog_each(data, len, gen, fn, ctx, records, scratch) : -ENOMEM;
     free(scratch);
     free(data);
     return rc;

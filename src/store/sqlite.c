@@ -265,8 +265,8 @@ static void sqlite_rollback(sqlite_backend *b) {
         sqlite_exec_stmt(b, STMT_ROLLBACK);
 }
 
-static int sqlite_run_batch(void *ctx, store_job *jobs) {
-    sqlite_backend *b = ctx;
+/* The jobs' transaction, under the write lock the folder's connection takes too. */
+static int sqlite_run_jobs(sqlite_backend *b, store_job *jobs) {
     if (sqlite_exec_stmt(b, STMT_BEGIN) != STORE_OK)
         return STORE_ERR_UNAVAILABLE;
     for (store_job *job = jobs; job; job = job->next) {
@@ -280,6 +280,14 @@ static int sqlite_run_batch(void *ctx, store_job *jobs) {
         return STORE_ERR_UNAVAILABLE;
     }
     return 0;
+}
+
+static int sqlite_run_batch(void *ctx, store_job *jobs) {
+    sqlite_backend *b = ctx;
+    sqlite_messages_lock_writes(b->messages);
+    int rc = sqlite_run_jobs(b, jobs);
+    sqlite_messages_unlock_writes(b->messages);
+    return rc;
 }
 
 static void sqlite_append_batch(void *ctx, store_job *jobs) {
@@ -296,7 +304,8 @@ static void sqlite_close(void *ctx) {
     sqlite_backend *b = ctx;
     if (!b)
         return;
-    sqlite_messages_close(b->messages); /* folds what is left: before the checkpointer goes */
+    /* Stops the folder and folds what is left, before the checkpointer goes. */
+    sqlite_messages_close(b->messages, b->checkpointer);
     sqlite_checkpointer_stop(b->db, b->checkpointer);
     sqlite_chats_close(b->chats);
     sqlite_accounts_close(b->accounts);
@@ -477,6 +486,8 @@ int sqlite_backend_open(const char *path, const store_backend_ops **ops, void **
         rc = sqlite_prepare_all(b, path, err, errlen);
     if (rc == 0)
         rc = sqlite_checkpointer_start(b->db, path, &b->checkpointer, err, errlen);
+    if (rc == 0)
+        rc = sqlite_messages_start_folder(b->messages, b->checkpointer, err, errlen);
     if (rc != 0) {
         sqlite_close(b);
         return rc;

@@ -2,11 +2,11 @@
  * writer never stops to copy pages into the database file (the stall behind a commit that runs
  * SQLite's automatic checkpoint: tens of milliseconds under load).
  *
- * The writer's connection has automatic checkpoints off; its WAL hook (after each commit, on the
- * store thread) wakes this thread once the log holds CKPT_WAKE_PAGES pages, and it runs
- * a PASSIVE checkpoint on a connection of its own — it copies what it can without blocking the
- * writer; the writer copies the small rest itself so that the log restarts (see on_wal_commit),
- * which bounds its size.
+ * The writers' connections (the store's and the folder's, whose commits take turns under one
+ * lock) have automatic checkpoints off; their WAL hook (after each commit) wakes this thread once
+ * the log holds CKPT_WAKE_PAGES pages, and it runs a PASSIVE checkpoint on a connection of its own
+ * — it copies what it can without blocking the writer; the writer copies the small rest itself so
+ * that the log restarts (see on_wal_commit), which bounds its size.
  *
  * Owns: the thread, its connection, and the flag and condition between the two threads.
  */
@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "store/sqlite_priv.h"
+#include "util/ioprio.h"
 #include "util/log.h"
 
 #define CKPT_WAKE_PAGES      256   /* WAL pages (4 KiB) past which each commit wakes the thread */
@@ -35,7 +36,7 @@ struct sqlite_checkpointer {
     uint64_t generation; /* log restarts seen by the writer's hook */
     uint64_t copied_gen; /* the generation the thread's last pass copied in … */
     int copied;          /* … and the frames of that log copied by then */
-    int hook_pages;      /* the log's size at the last commit; the writer's thread only */
+    int hook_pages;      /* the log's size at the last commit; under the write lock */
 };
 
 static void ckpt_run(sqlite_checkpointer *c, uint64_t generation) {
@@ -53,6 +54,7 @@ static void ckpt_run(sqlite_checkpointer *c, uint64_t generation) {
 
 static void ckpt_main(void *arg) {
     sqlite_checkpointer *c = arg;
+    ioprio_background_thread(); /* its writes must not delay the log's fdatasync */
     uv_mutex_lock(&c->mu);
     for (;;) {
         while (!c->wanted && !c->stopping)
@@ -162,10 +164,18 @@ int sqlite_checkpointer_start(sqlite3 *writer, const char *path, sqlite_checkpoi
         ckpt_free(c, 1);
         return STORE_ERR_UNAVAILABLE;
     }
-    sqlite3_wal_autocheckpoint(writer, 0);
-    sqlite3_wal_hook(writer, on_wal_commit, c);
+    sqlite_checkpointer_attach(writer, c);
     *out = c;
     return 0;
+}
+
+void sqlite_checkpointer_attach(sqlite3 *writer, sqlite_checkpointer *c) {
+    sqlite3_wal_autocheckpoint(writer, 0);
+    sqlite3_wal_hook(writer, on_wal_commit, c);
+}
+
+void sqlite_checkpointer_detach(sqlite3 *writer) {
+    sqlite3_wal_hook(writer, NULL, NULL);
 }
 
 void sqlite_checkpointer_stop(sqlite3 *writer, sqlite_checkpointer *c) {

@@ -29,18 +29,9 @@ static const char *const msg_sql[MSG_STMT_COUNT] = {
     [MSG_CHAT_LAST_SEQ] =
         "SELECT max(last_seq, COALESCE((SELECT MAX(seq) FROM messages WHERE chat_id = $1), 0)) "
         "FROM chats WHERE id = $1",
-    [MSG_INSERT] =
-        "INSERT INTO messages (chat_id, seq, id, sender_id, client_msg_id, text, sent_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-    [MSG_RAISE_LAST_SEQ] = "UPDATE chats SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
     [MSG_LAST_ID] = "SELECT last_id FROM message_ids",
-    [MSG_SET_LAST_ID] = "UPDATE message_ids SET last_id = $1 WHERE last_id < $1",
     [MSG_BEGIN_READ] = "BEGIN",
-    [MSG_BEGIN_WRITE] = "BEGIN IMMEDIATE",
     [MSG_COMMIT] = "COMMIT",
-    [MSG_ROLLBACK] = "ROLLBACK",
-    [MSG_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-    [MSG_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
 int sqlite_msg_exec(sqlite_messages *m, enum msg_stmt_id id) {
@@ -253,7 +244,7 @@ static int append_new(sqlite_messages *m, struct chat_state *e, store_job *job, 
     }
     m->last_id++;
     chat_state_push(m, e, r);
-    msglog_encode(&m->batch, &r->m);
+    msglog_encode(&m->active, &m->batch, &r->m);
     msg->id = r->m.id;
     msg->seq = r->m.seq;
     msg->sent_at_ms = now;
@@ -304,7 +295,6 @@ static int batch_write(sqlite_messages *m, int64_t now) {
     if (rc == 0) {
         if (m->active_since_ms == 0)
             m->active_since_ms = now;
-        m->appended += m->batch_count;
         m->batch_count = 0;
         return 0;
     }
@@ -420,23 +410,39 @@ int sqlite_messages_open(sqlite3 *db, const char *path, sqlite_messages **out, c
     m->db = db;
     m->evict_at = STORE_SEQ_CACHE_MAX;
     m->lock_fd = -1;
-    m->active.fd = m->sealed.fd = -1;
+    m->active.fd = m->sealed.fd = m->spare.fd = -1;
     buf_init(&m->batch, 0);
     int rc = take_lock(m, err, errlen);
     if (rc == 0)
         rc = sqlite_prepare_list(db, msg_sql, m->stmt, MSG_STMT_COUNT, err, errlen);
+    if (rc == 0)
+        rc = fold_stmts_prepare(&m->fold, db, err, errlen);
     return rc == 0 ? sqlite_fold_recover(m, err, errlen) : rc;
 }
 
-void sqlite_messages_close(sqlite_messages *m) {
+int sqlite_messages_start_folder(sqlite_messages *m, sqlite_checkpointer *ckpt, char *err,
+                                 size_t errlen) {
+    return sqlite_folder_start(m->db_path, ckpt, &m->folder, err, errlen);
+}
+
+void sqlite_messages_lock_writes(sqlite_messages *m) {
+    sqlite_folder_lock(m->folder);
+}
+
+void sqlite_messages_unlock_writes(sqlite_messages *m) {
+    sqlite_folder_unlock(m->folder);
+}
+
+void sqlite_messages_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
     if (!m)
         return;
-    if (m->active.fd >= 0)
-        sqlite_fold_everything(m);
+    sqlite_fold_close(m, ckpt);
     msglog_close(&m->sealed, 0);
     msglog_close(&m->active, 0);
+    msglog_close(&m->spare, 1); /* its records are all folded */
     for (int i = 0; i < MSG_STMT_COUNT; i++)
         sqlite3_finalize(m->stmt[i]);
+    fold_stmts_finalize(&m->fold);
     if (m->chats)
         imap_each(m->chats, chat_state_free, m);
     imap_free(m->chats);
@@ -444,7 +450,7 @@ void sqlite_messages_close(sqlite_messages *m) {
         close(m->lock_fd); /* releases the flock */
     buf_free(&m->batch);
     free(m->batch_rows);
-    free(m->fold_queue);
+    free(m->sealed_rows);
     free(m->db_path);
     free(m);
 }

@@ -1,14 +1,21 @@
 /* sqlite_msg.h — private to sqlite_messages.c (appending through the message log, and the rows
- * not yet folded that reads must see) and sqlite_fold.c (folding the log into the messages table,
- * replaying it at open). Everything here runs on the store thread, or in store_open before it.
+ * not yet folded that reads must see), sqlite_fold.c (sealing log files and handing them to the
+ * folder, replaying them at open) and sqlite_folder.c (the folder thread). The first two run on
+ * the store thread, or in store_open before it.
  *
  * A message is acknowledged once its record is in the active log file (msglog.h). Its row stays
- * in memory, on its chat's list of unfolded rows, until a fold inserts it into the table. A fold
- * starts when the active file is big or old enough: the file is sealed (a new one takes the
- * appends), every chat with rows in it is queued, and each step inserts all the unfolded rows
- * of a few chats in one transaction (no fsync). Once no unfolded row is left from the sealed file,
- * the database files are synced and the sealed file is removed. A chat's rows are always folded
- * together and in seq order, so the rows of a chat in memory are exactly its highest seqs.
+ * in memory, on its chat's list of unfolded rows, until a fold has put it in the table durably.
+ * A fold starts when the active file is big or old enough: the file is sealed (another one takes
+ * the appends) and every row in memory — all from that file — goes to the folder thread in one
+ * array, chat by chat. The folder inserts them on a connection of its own, in transactions of
+ * about FOLDER_CHUNK_US committed without an fsync, then syncs the database files once. Then the
+ * store thread frees those rows and keeps the file for reuse. Rows are immutable once made: the
+ * folder reads them while the store thread goes on appending (it only links new rows after
+ * them). A chat's rows in memory are always its highest seqs.
+ *
+ * Both connections write, one at a time: the store thread's batches and the folder's chunks take
+ * the folder's write lock (sqlite_messages_lock_writes) around their transactions, so neither
+ * waits in SQLite's busy handler.
  */
 #ifndef CONVO_STORE_SQLITE_MSG_H
 #define CONVO_STORE_SQLITE_MSG_H
@@ -22,7 +29,7 @@
 #include "util/buf.h"
 #include "util/imap.h"
 
-/* One message not yet folded; its strings live in bytes[]. */
+/* One message not yet folded; its strings live in bytes[]. Immutable but for next. */
 struct log_row {
     struct log_row *next; /* the chat's next unfolded row (seq + 1) */
     size_t size;          /* bytes of this allocation */
@@ -41,41 +48,56 @@ struct chat_state {
 enum msg_stmt_id {
     MSG_FIND,
     MSG_CHAT_LAST_SEQ,
-    MSG_INSERT,
-    MSG_RAISE_LAST_SEQ,
     MSG_LAST_ID,
-    MSG_SET_LAST_ID,
     MSG_BEGIN_READ,
-    MSG_BEGIN_WRITE,
     MSG_COMMIT,
-    MSG_ROLLBACK,
-    MSG_SYNC_NORMAL,
-    MSG_SYNC_FULL,
     MSG_STMT_COUNT
 };
+
+/* The statements that put rows into the table, on one connection (the folder's, or the store's
+ * for the replay at open and the last fold at close). */
+enum fold_stmt_id {
+    FOLD_INSERT,
+    FOLD_RAISE_LAST_SEQ,
+    FOLD_SET_LAST_ID,
+    FOLD_BEGIN,
+    FOLD_COMMIT,
+    FOLD_ROLLBACK,
+    FOLD_STMT_COUNT
+};
+
+struct fold_stmts {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[FOLD_STMT_COUNT];
+    int warn_conflicts; /* the folder's: a row already stored there would be a bug */
+    uint64_t conflicts; /* rows found already stored */
+};
+
+typedef struct sqlite_folder sqlite_folder;
 
 struct sqlite_messages {
     sqlite3 *db;
     char *db_path;
     int lock_fd; /* "<db>.lock", flock'd: one process owns the database and its log */
     sqlite3_stmt *stmt[MSG_STMT_COUNT];
-    imap *chats;             /* chat id → struct chat_state */
-    size_t evict_at;         /* the map size at which idle states are dropped next */
-    size_t unfolded_rows;    /* rows on every chat's list */
-    size_t unfolded_bytes;   /* and their memory */
-    int64_t last_id;         /* the highest message id handed out */
-    msglog active;           /* the file appends go to */
-    msglog sealed;           /* the file being folded (fd -1: none) */
-    int64_t active_since_ms; /* when the active file got its first record (0: none yet) */
-    int64_t sealed_last_id;  /* rows with ids up to this one are in the sealed file */
-    int64_t *fold_queue;     /* chats whose rows are being folded */
-    size_t fold_len, fold_at, fold_cap;
+    struct fold_stmts fold;       /* on the store's connection: replay and the last fold */
+    sqlite_folder *folder;        /* NULL until sqlite_messages_start_folder */
+    imap *chats;                  /* chat id → struct chat_state */
+    size_t evict_at;              /* the map size at which idle states are dropped next */
+    size_t unfolded_rows;         /* rows on every chat's list */
+    size_t unfolded_bytes;        /* and their memory */
+    int64_t last_id;              /* the highest message id handed out */
+    msglog active;                /* the file appends go to */
+    msglog sealed;                /* the file being folded (fd -1: none) */
+    msglog spare;                 /* a folded file kept to be reused as the next active one */
+    int64_t active_since_ms;      /* when the active file got its first record (0: none yet) */
+    int64_t sealed_last_id;       /* rows with ids up to this one are in the sealed file */
+    struct log_row **sealed_rows; /* what the folder is folding, chat by chat */
+    size_t sealed_count, sealed_cap;
     buf batch;                   /* the records of the batch being appended */
     struct log_row **batch_rows; /* its new rows, in order, to undo a failed write */
     size_t batch_count, batch_cap;
-    size_t appended;         /* rows appended since the last fold step */
-    int log_broken;          /* a write failed and the file could not be cut back */
-    uint64_t fold_conflicts; /* rows a fold found already stored (expected only at replay) */
+    int log_broken; /* a write failed and the file could not be cut back */
 };
 
 /* Runs a cached statement with no parameters and no row (sqlite_messages.c). */
@@ -84,9 +106,31 @@ int sqlite_msg_exec(sqlite_messages *m, enum msg_stmt_id id);
 /* Frees the first n unfolded rows of e (sqlite_messages.c). */
 void sqlite_msg_drop_rows(sqlite_messages *m, struct chat_state *e, size_t n);
 
-/* sqlite_fold.c: replays the log files left by the last run into the table and creates the
- * active file (at open); folds everything and removes the files (at close). */
+/* sqlite_fold.c: the fold statements on a connection; inserting rows with them inside the
+ * caller's transaction (each chat's rows contiguous in rows[], its last seq raised at its end);
+ * syncing the database files; replaying the log files left by the last run (at open); stopping
+ * the folder and folding what is left (at close). */
+int fold_stmts_prepare(struct fold_stmts *fs, sqlite3 *db, char *err, size_t errlen);
+void fold_stmts_finalize(struct fold_stmts *fs);
+int fold_stmt_exec(struct fold_stmts *fs, enum fold_stmt_id id);
+int fold_insert_rows(struct fold_stmts *fs, struct log_row *const *rows, size_t count);
+int fold_record_last_id(struct fold_stmts *fs, int64_t id);
+int fold_sync_database(const char *db_path);
 int sqlite_fold_recover(sqlite_messages *m, char *err, size_t errlen);
-void sqlite_fold_everything(sqlite_messages *m);
+void sqlite_fold_close(sqlite_messages *m, sqlite_checkpointer *ckpt);
+
+/* sqlite_folder.c: the folder thread. start opens its connection (hooked to the checkpointer);
+ * submit hands it rows (valid until it is done with them) and the last id to record; poll
+ * answers 1 with the fold's status once it is done, 0 while it runs; stop waits for a fold that
+ * runs, ends the thread, frees f and answers as poll would. lock/unlock: the write lock both
+ * connections share (NULL: no folder yet, nothing to lock). */
+int sqlite_folder_start(const char *db_path, sqlite_checkpointer *ckpt, sqlite_folder **out,
+                        char *err, size_t errlen);
+void sqlite_folder_submit(sqlite_folder *f, struct log_row *const *rows, size_t count,
+                          int64_t last_id);
+int sqlite_folder_poll(sqlite_folder *f, int *status);
+int sqlite_folder_stop(sqlite_folder *f, sqlite_checkpointer *ckpt, int *status);
+void sqlite_folder_lock(sqlite_folder *f);
+void sqlite_folder_unlock(sqlite_folder *f);
 
 #endif

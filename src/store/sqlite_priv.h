@@ -46,6 +46,7 @@ int sqlite_accounts_run(sqlite_accounts *a, store_job *job);
 /* The chat history and safety statements and jobs (sqlite_chats.c), in the same shape; their
  * reads of messages and last seqs also consult the appender's unfolded rows. */
 typedef struct sqlite_messages sqlite_messages;
+typedef struct sqlite_checkpointer sqlite_checkpointer;
 typedef struct sqlite_chats sqlite_chats;
 
 int sqlite_chats_open(sqlite3 *db, sqlite_messages *messages, sqlite_chats **out, char *err,
@@ -58,16 +59,24 @@ int sqlite_chats_run(sqlite_chats *c, store_job *job);
  * it), replays into the table the log files a previous run left, and starts a new log file. */
 int sqlite_messages_open(sqlite3 *db, const char *path, sqlite_messages **out, char *err,
                          size_t errlen);
-/* Folds every logged row into the table, removes the log files (kept when that fails: they are
- * replayed at the next open), frees m. NULL does nothing. */
-void sqlite_messages_close(sqlite_messages *m);
+/* Stops the folder (with ckpt, the checkpointer it is hooked to), folds every logged row into the
+ * table, removes the log files (kept when that fails: they are replayed at the next open), frees
+ * m. NULL does nothing. */
+void sqlite_messages_close(sqlite_messages *m, sqlite_checkpointer *ckpt);
 /* Appends jobs (a list of STORE_JOB_MESSAGE_APPEND) with one write and fdatasync of the log, and
  * sets each job's status: STORE_OK (a new row, or the stored row of a repeated clientMsgId),
  * STORE_ERR_NOT_FOUND (no such chat) or STORE_ERR_UNAVAILABLE (the log could not be written). */
 void sqlite_messages_append_batch(sqlite_messages *m, store_job *jobs);
-/* One bounded step of folding the log into the table. Returns the milliseconds until the next
- * step is due: 0 at once, -1 not before more appends. */
+/* Starts the folder thread (after the checkpointer: its connection is hooked to it). */
+int sqlite_messages_start_folder(sqlite_messages *m, sqlite_checkpointer *ckpt, char *err,
+                                 size_t errlen);
+/* One short step of folding the log into the table (sealing a file, handing it to the folder,
+ * freeing what it folded). Returns the milliseconds until the next step is due: 0 at once, -1
+ * not before more appends. */
 int sqlite_messages_fold_step(sqlite_messages *m);
+/* Around every write transaction of the store's connection: the folder's connection writes too. */
+void sqlite_messages_lock_writes(sqlite_messages *m);
+void sqlite_messages_unlock_writes(sqlite_messages *m);
 
 /* Reads that must see rows not yet folded (sqlite_chats.c). last_seq: the chat's highest seq when
  * known to the appender, else 0. unfolded_after: pushes onto job->list, in seq order, at most
@@ -82,10 +91,13 @@ int sqlite_messages_patch_summary(sqlite_messages *m, store_job *job, store_chat
  * checkpoints off and hooks its commits; stop (before the writer closes) unhooks, joins the
  * thread, closes its connection and returns how many checkpoints it ran. stop(NULL) does nothing.
  */
-typedef struct sqlite_checkpointer sqlite_checkpointer;
 
 int sqlite_checkpointer_start(sqlite3 *writer, const char *path, sqlite_checkpointer **out,
                               char *err, size_t errlen);
+/* Hooks (attach) or unhooks (detach) another connection that writes, as the writer is: its
+ * commits must be serialized with the writer's (they share the hook's state). */
+void sqlite_checkpointer_attach(sqlite3 *writer, sqlite_checkpointer *c);
+void sqlite_checkpointer_detach(sqlite3 *writer);
 void sqlite_checkpointer_stop(sqlite3 *writer, sqlite_checkpointer *c);
 
 #endif

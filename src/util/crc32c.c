@@ -19,9 +19,13 @@ static void crc32c_build_table(void) {
 }
 
 uint32_t crc32c(const void *p, size_t n) {
+    return crc32c_extend(0, p, n);
+}
+
+uint32_t crc32c_extend(uint32_t crc, const void *p, size_t n) {
     pthread_once(&crc32c_once, crc32c_build_table);
     const unsigned char *b = p;
-    uint32_t c = 0xFFFFFFFFu;
+    uint32_t c = crc ^ 0xFFFFFFFFu;
     for (size_t i = 0; i < n; i++)
         c = crc32c_table[(c ^ b[i]) & 0xFF] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;

@@ -9,5 +9,7 @@
 
 /* The CRC-32C of n bytes at p; crc32c(NULL, 0) is 0. Thread-safe. */
 uint32_t crc32c(const void *p, size_t n);
+/* The CRC-32C of A followed by the n bytes at p, given crc = the CRC-32C of A. */
+uint32_t crc32c_extend(uint32_t crc, const void *p, size_t n);
 
 #endif

@@ -1,7 +1,10 @@
 /* test_msglog.c — the message log's files (store/msglog.h): records written and replayed with
  * every field intact (1-byte client id, a text of STORE_TEXT_MAX bytes, Korean UTF-8), the
- * documented little-endian layout, a torn tail cut at every byte and a flipped byte anywhere
- * (replay stops before the damaged record, no error), empty, magic-only and wrong-magic files,
+ * documented little-endian layout (a 16-byte header of magic and generation; each record's CRC-32C
+ * seeded with the generation), a torn tail cut at every byte and a flipped byte anywhere (replay
+ * stops before the damaged record, no error), empty, header-only, wrong-magic and
+ * wrong-generation files (records of another generation never verify), zero-filled
+ * (preallocated) files, reusing a file as a new generation (its old records no longer read),
  * listing generations among decoy files, O_EXCL creation and removal on close, cutting back bytes
  * past the log's size after a failed write, a callback stopping replay, and rows/size accounting.
  *
@@ -27,9 +30,11 @@
 #include "util/buf.h"
 #include "util/crc32c.h"
 
-#define MAGIC_BYTES  8  /* the file's magic */
-#define HEADER_BYTES 8  /* length and CRC before each payload */
-#define SEEN_MAX     16 /* records one replay may copy */
+#define MAGIC_BYTES       8          /* the file's magic */
+#define FILE_HEADER_BYTES 16         /* the magic and the generation (u64) */
+#define HEADER_BYTES      8          /* length and CRC before each payload */
+#define SEEN_MAX          16         /* records one replay may copy */
+#define PREALLOC          (64 << 10) /* zeros a preallocated file starts with */
 
 /* ---- fixture ---- */
 
@@ -166,12 +171,12 @@ static void seen_free(seen *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* Replays path into a fresh s (freeing what it held); returns msglog_replay's value and checks
- * that *records matches the records copied. */
-static int replay(const char *path, seen *s) {
+/* Replays path as generation gen into a fresh s (freeing what it held); returns msglog_replay's
+ * value and checks that *records matches the records copied. */
+static int replay(const char *path, uint64_t gen, seen *s) {
     seen_free(s);
     uint64_t records = 12345;
-    int rc = msglog_replay(path, on_record, s, &records);
+    int rc = msglog_replay(path, gen, on_record, s, &records);
     if (rc == 0)
         assert_int_equal(records, s->n);
     return rc;
@@ -242,33 +247,36 @@ static void make_file(const fixture *fx, const char *name) {
     write_file(p, "x", 1);
 }
 
-/* Encodes msgs[0..n) into b (reset first); ends[i] gets the offset in b just past record i. */
-static void encode_all(buf *b, const store_message *msgs, size_t n, size_t *ends) {
+/* Encodes msgs[0..n) for log into b (reset first); ends[i] gets the offset in b just past
+ * record i. */
+static void encode_all(const msglog *log, buf *b, const store_message *msgs, size_t n,
+                       size_t *ends) {
     buf_reset(b);
     for (size_t i = 0; i < n; i++) {
-        msglog_encode(b, &msgs[i]);
+        msglog_encode(log, b, &msgs[i]);
         assert_false(b->failed);
         if (ends)
             ends[i] = b->len;
     }
 }
 
-/* Creates generation gen of fx's database holding msgs[0..n) (one write) and closes it; the
- * file's path is returned (malloc'd), and the records' end offsets in the file in ends. */
+/* Creates generation gen of fx's database (no preallocation) holding msgs[0..n) (one write) and
+ * closes it; the file's path is returned (malloc'd), and the records' end offsets in the file in
+ * ends. */
 static char *write_log(const fixture *fx, uint64_t gen, const store_message *msgs, size_t n,
                        size_t *ends) {
     msglog log;
     buf b;
     buf_init(&b, 0);
-    encode_all(&b, msgs, n, ends);
-    assert_int_equal(msglog_create(&log, fx->db, gen), 0);
+    assert_int_equal(msglog_create(&log, fx->db, gen, 0), 0);
+    encode_all(&log, &b, msgs, n, ends);
     assert_int_equal(msglog_write(&log, b.data, b.len, n), 0);
     char *path = strdup(log.path);
     assert_non_null(path);
     msglog_close(&log, 0);
     buf_free(&b);
     for (size_t i = 0; ends && i < n; i++)
-        ends[i] += MAGIC_BYTES;
+        ends[i] += FILE_HEADER_BYTES;
     return path;
 }
 
@@ -276,11 +284,33 @@ static uint32_t le32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static int64_t le64(const unsigned char *p) {
+static uint64_t le64u(const unsigned char *p) {
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--)
         v = v << 8 | p[i];
-    return (int64_t)v;
+    return v;
+}
+
+static int64_t le64(const unsigned char *p) {
+    return (int64_t)le64u(p);
+}
+
+static void put_le64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* The CRC-32C of gen as 8 little-endian bytes: where each record's checksum starts. */
+static uint32_t seed_of(uint64_t gen) {
+    unsigned char g[8];
+    put_le64(g, gen);
+    return crc32c(g, sizeof g);
+}
+
+/* Checks that d starts with the magic and generation gen. */
+static void assert_file_header(const unsigned char *d, uint64_t gen) {
+    assert_memory_equal(d, "CVMSGLG2", MAGIC_BYTES);
+    assert_int_equal(le64u(d + MAGIC_BYTES), gen);
 }
 
 /* ---- tests ---- */
@@ -291,19 +321,19 @@ static void test_write_and_replay_round_trip(void **state) {
     const store_message msgs[] = {msg_short(), msg_big(), msg_korean(), msg_last()};
     const size_t n = sizeof msgs / sizeof msgs[0];
     msglog log;
-    assert_int_equal(msglog_create(&log, fx->db, 1), 0);
+    assert_int_equal(msglog_create(&log, fx->db, 1, 0), 0);
     assert_true(log.fd >= 0);
     assert_int_equal(log.gen, 1);
     buf b;
     buf_init(&b, 0);
-    size_t expect = MAGIC_BYTES;
-    encode_all(&b, msgs, 2, NULL); /* two batches: two records, then two */
+    size_t expect = FILE_HEADER_BYTES;
+    encode_all(&log, &b, msgs, 2, NULL); /* two batches: two records, then two */
     assert_int_equal(msglog_write(&log, b.data, b.len, 2), 0);
     expect += b.len;
-    encode_all(&b, msgs + 2, 2, NULL);
+    encode_all(&log, &b, msgs + 2, 2, NULL);
     assert_int_equal(msglog_write(&log, b.data, b.len, 2), 0);
     expect += b.len;
-    size_t formula = MAGIC_BYTES; /* the size the format gives */
+    size_t formula = FILE_HEADER_BYTES; /* the size the format gives */
     for (size_t i = 0; i < n; i++)
         formula += HEADER_BYTES + MSGLOG_FIXED_BYTES + strlen(msgs[i].client_msg_id) +
                    strlen(msgs[i].text);
@@ -314,32 +344,51 @@ static void test_write_and_replay_round_trip(void **state) {
     assert_int_equal(file_size(path), formula);
 
     seen s = {0};
-    assert_int_equal(replay(path, &s), 0);
+    assert_int_equal(replay(path, 1, &s), 0);
     assert_seen(&s, msgs, n);
     assert_int_equal(s.calls, n);
     /* a second replay of the same file gives the same */
-    assert_int_equal(replay(path, &s), 0);
+    assert_int_equal(replay(path, 1, &s), 0);
     assert_seen(&s, msgs, n);
     seen_free(&s);
     buf_free(&b);
     free(path);
 }
 
-/* The file is the documented format: magic, then u32 length, u32 CRC-32C of the payload, and the
- * payload's fields, little-endian. */
+/* The file is the documented format: the magic "CVMSGLG2" and the generation (u64), then u32
+ * length, u32 CRC-32C of the generation's 8 bytes followed by the payload, and the payload's
+ * fields, little-endian. The generation has every byte distinct so that one out of place is seen.
+ */
 static void test_record_layout_on_disk(void **state) {
     fixture *fx = *state;
+    const uint64_t gen = 0x0102030405060708u;
     const store_message m = msg_big();
-    char *path = write_log(fx, 1, &m, 1, NULL);
+    char *path = write_log(fx, gen, &m, 1, NULL);
+    char *named = msglog_path(fx->db, gen);
+    assert_non_null(named);
+    assert_string_equal(path, named);
     size_t len;
     unsigned char *d = read_file(path, &len);
     const size_t cid = STORE_CLIENT_MSG_ID_MAX, text = STORE_TEXT_MAX;
     const size_t payload = MSGLOG_FIXED_BYTES + cid + text;
     assert_int_equal(payload, MSGLOG_PAYLOAD_MAX);
-    assert_int_equal(len, MAGIC_BYTES + HEADER_BYTES + payload);
-    const unsigned char *h = d + MAGIC_BYTES, *p = h + HEADER_BYTES;
+    assert_int_equal(len, FILE_HEADER_BYTES + HEADER_BYTES + payload);
+    static const unsigned char want_header[FILE_HEADER_BYTES] = {
+        'C', 'V', 'M', 'S', 'G', 'L', 'G', '2', 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
+    assert_memory_equal(d, want_header, FILE_HEADER_BYTES);
+    assert_file_header(d, gen);
+    const unsigned char *h = d + FILE_HEADER_BYTES, *p = h + HEADER_BYTES;
     assert_int_equal(le32(h), payload);
-    assert_int_equal(le32(h + 4), crc32c(p, payload));
+    const uint32_t crc = le32(h + 4);
+    assert_int_equal(crc, crc32c_extend(crc32c(want_header + MAGIC_BYTES, 8), p, payload));
+    assert_int_equal(crc, crc32c_extend(seed_of(gen), p, payload));
+    unsigned char *joined = malloc(8 + payload); /* the same: the CRC of gen || payload */
+    assert_non_null(joined);
+    memcpy(joined, want_header + MAGIC_BYTES, 8);
+    memcpy(joined + 8, p, payload);
+    assert_int_equal(crc, crc32c(joined, 8 + payload));
+    free(joined);
+    assert_int_not_equal(crc, crc32c(p, payload)); /* the generation is really in it */
     assert_int_equal(le64(p), m.id);
     assert_int_equal(le64(p + 8), m.chat_id);
     assert_int_equal(le64(p + 16), m.seq);
@@ -349,12 +398,17 @@ static void test_record_layout_on_disk(void **state) {
     assert_int_equal(le32(p + 42), text);
     assert_memory_equal(p + MSGLOG_FIXED_BYTES, long_cid, cid);
     assert_memory_equal(p + MSGLOG_FIXED_BYTES + cid, big_text, text);
+    seen s = {0};
+    assert_int_equal(replay(path, gen, &s), 0);
+    assert_seen(&s, &m, 1);
+    seen_free(&s);
     free(d);
+    free(named);
     free(path);
 }
 
-/* Cut at every byte (inside a length, a CRC, a payload, or on a record boundary): replay returns
- * exactly the records wholly before the cut, and no error. */
+/* Cut at every byte (inside the file header, a length, a CRC, a payload, or on a record boundary):
+ * replay returns exactly the records wholly before the cut, and no error. */
 static void test_torn_tail(void **state) {
     fixture *fx = *state;
     const store_message msgs[] = {msg_short(), msg_korean(), msg_big()};
@@ -371,12 +425,12 @@ static void test_torn_tail(void **state) {
         while (whole < n && ends[whole] <= cut)
             whole++;
         if (whole < n) {
-            size_t start = whole ? ends[whole - 1] : MAGIC_BYTES;
+            size_t start = whole ? ends[whole - 1] : FILE_HEADER_BYTES;
             if (cut == start + 2 || cut == start + 6 || cut == start + HEADER_BYTES + 1 ||
                 cut == ends[whole] - 1)
                 named++; /* inside the length, the CRC, the payload's start and its end */
         }
-        int rc = replay(path, &s);
+        int rc = replay(path, 1, &s);
         if (rc != 0 || s.n != whole)
             fail_msg("cut at %zu of %zu: rc %d, %zu records, expected %zu", cut, total, rc, s.n,
                      whole);
@@ -388,7 +442,7 @@ static void test_torn_tail(void **state) {
 }
 
 /* A flipped byte anywhere in record k (its length, CRC or payload): replay returns exactly the
- * records before k, and no error. A flip inside the magic: nothing. */
+ * records before k, and no error. A flip inside the file header (magic or generation): nothing. */
 static void test_flipped_byte_stops_before_record(void **state) {
     fixture *fx = *state;
     const store_message msgs[] = {msg_short(), msg_korean(), msg_last()};
@@ -403,12 +457,12 @@ static void test_flipped_byte_stops_before_record(void **state) {
     for (size_t m = 0; m < sizeof masks; m++) {
         for (size_t at = 0; at < len; at++) {
             size_t before = 0; /* the record holding byte at */
-            while (at >= MAGIC_BYTES && ends[before] <= at)
+            while (at >= FILE_HEADER_BYTES && ends[before] <= at)
                 before++;
             d[at] ^= masks[m];
             write_file(path, d, len);
             d[at] ^= masks[m];
-            int rc = replay(path, &s);
+            int rc = replay(path, 1, &s);
             if (rc != 0 || s.n != before)
                 fail_msg("byte %zu ^ 0x%02x: rc %d, %zu records, expected %zu", at, masks[m], rc,
                          s.n, before);
@@ -417,32 +471,32 @@ static void test_flipped_byte_stops_before_record(void **state) {
     }
     /* unflipped, everything comes back */
     write_file(path, d, len);
-    assert_int_equal(replay(path, &s), 0);
+    assert_int_equal(replay(path, 1, &s), 0);
     assert_seen(&s, msgs, n);
     seen_free(&s);
     free(d);
     free(path);
 }
 
-/* A file with only the magic, an empty one, one cut inside the magic and one with a wrong magic
+/* A file with only its header, an empty one, one cut inside the header and one with a wrong magic
  * (whole records after it) hold nothing: 0 records, 0. A missing file: a negative errno. */
 static void test_empty_and_foreign_files(void **state) {
     fixture *fx = *state;
     uint64_t records = 99;
     msglog log;
-    assert_int_equal(msglog_create(&log, fx->db, 1), 0);
-    char *only_magic = strdup(log.path);
-    assert_non_null(only_magic);
+    assert_int_equal(msglog_create(&log, fx->db, 1, 0), 0);
+    char *only_header = strdup(log.path);
+    assert_non_null(only_header);
     msglog_close(&log, 0);
-    assert_int_equal(file_size(only_magic), MAGIC_BYTES);
-    assert_int_equal(msglog_replay(only_magic, on_record_never, NULL, &records), 0);
+    assert_int_equal(file_size(only_header), FILE_HEADER_BYTES);
+    assert_int_equal(msglog_replay(only_header, 1, on_record_never, NULL, &records), 0);
     assert_int_equal(records, 0);
 
     char empty[256];
     snprintf(empty, sizeof empty, "%s/empty", fx->dir);
     write_file(empty, "", 0);
     records = 99;
-    assert_int_equal(msglog_replay(empty, on_record_never, NULL, &records), 0);
+    assert_int_equal(msglog_replay(empty, 1, on_record_never, NULL, &records), 0);
     assert_int_equal(records, 0);
 
     const store_message msgs[] = {msg_short(), msg_korean()};
@@ -450,8 +504,8 @@ static void test_empty_and_foreign_files(void **state) {
     size_t len;
     unsigned char *d = read_file(good, &len);
     seen s = {0};
-    assert_int_equal(replay(good, &s), 0);
-    assert_seen(&s, msgs, 2); /* the records are whole: only the magic is at fault below */
+    assert_int_equal(replay(good, 2, &s), 0);
+    assert_seen(&s, msgs, 2); /* the records are whole: only the header is at fault below */
     seen_free(&s);
     char other[256];
     snprintf(other, sizeof other, "%s/other", fx->dir);
@@ -460,24 +514,349 @@ static void test_empty_and_foreign_files(void **state) {
         write_file(other, d, len);
         d[at] ^= 0x20;
         records = 99;
-        assert_int_equal(msglog_replay(other, on_record_never, NULL, &records), 0);
+        assert_int_equal(msglog_replay(other, 2, on_record_never, NULL, &records), 0);
         assert_int_equal(records, 0);
     }
-    for (size_t cut = 1; cut < MAGIC_BYTES; cut++) { /* created, magic not yet whole */
+    d[MAGIC_BYTES - 1] = '1'; /* the first format's magic */
+    write_file(other, d, len);
+    d[MAGIC_BYTES - 1] = '2';
+    records = 99;
+    assert_int_equal(msglog_replay(other, 2, on_record_never, NULL, &records), 0);
+    assert_int_equal(records, 0);
+    for (size_t cut = 1; cut < FILE_HEADER_BYTES; cut++) { /* created, header not yet whole */
         write_file(other, d, cut);
         records = 99;
-        assert_int_equal(msglog_replay(other, on_record_never, NULL, &records), 0);
+        assert_int_equal(msglog_replay(other, 2, on_record_never, NULL, &records), 0);
         assert_int_equal(records, 0);
     }
 
     char missing[256];
     snprintf(missing, sizeof missing, "%s/convo.db-msglog.404", fx->dir);
     records = 99;
-    assert_int_equal(msglog_replay(missing, on_record_never, NULL, &records), -ENOENT);
+    assert_int_equal(msglog_replay(missing, 404, on_record_never, NULL, &records), -ENOENT);
     assert_int_equal(records, 0);
     free(d);
     free(good);
-    free(only_magic);
+    free(only_header);
+}
+
+/* A valid file of generation 3 read as generation 4 holds nothing (0 records, 0): whether it is
+ * asked for as 4 under its own name, copied to generation 4's name, or has its header rewritten
+ * to say 4 (then the header matches, but every record's checksum was seeded with 3). */
+static void test_generation_mismatch(void **state) {
+    fixture *fx = *state;
+    const store_message msgs[] = {msg_short(), msg_korean(), msg_last()};
+    size_t ends[3];
+    char *path3 = write_log(fx, 3, msgs, 3, ends);
+    seen s = {0};
+    assert_int_equal(replay(path3, 3, &s), 0);
+    assert_seen(&s, msgs, 3);
+    assert_int_not_equal(seed_of(3), seed_of(4));
+
+    uint64_t records = 99;
+    assert_int_equal(msglog_replay(path3, 4, on_record_never, NULL, &records), 0);
+    assert_int_equal(records, 0);
+    static const uint64_t others[] = {0, 2, 0x0100000000000003u, UINT64_MAX};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        records = 99;
+        assert_int_equal(msglog_replay(path3, others[i], on_record_never, NULL, &records), 0);
+        assert_int_equal(records, 0);
+    }
+
+    size_t len;
+    unsigned char *d = read_file(path3, &len);
+    assert_int_equal(len, ends[2]);
+    assert_file_header(d, 3);
+    char *path4 = msglog_path(fx->db, 4);
+    assert_non_null(path4);
+    write_file(path4, d, len); /* gen 3's bytes under gen 4's name */
+    records = 99;
+    assert_int_equal(msglog_replay(path4, 4, on_record_never, NULL, &records), 0);
+    assert_int_equal(records, 0);
+    assert_int_equal(replay(path4, 3, &s), 0); /* the header decides, not the name */
+    assert_seen(&s, msgs, 3);
+
+    put_le64(d + MAGIC_BYTES, 4); /* header check passed: the records must still fail */
+    write_file(path4, d, len);
+    records = 99;
+    assert_int_equal(msglog_replay(path4, 4, on_record_never, NULL, &records), 0);
+    assert_int_equal(records, 0);
+    records = 99;
+    assert_int_equal(msglog_replay(path4, 3, on_record_never, NULL, &records), 0);
+    assert_int_equal(records, 0);
+    put_le64(d + MAGIC_BYTES, 3); /* and put back, all of it reads again */
+    write_file(path4, d, len);
+    assert_int_equal(replay(path4, 3, &s), 0);
+    assert_seen(&s, msgs, 3);
+
+    seen_free(&s);
+    free(d);
+    free(path4);
+    free(path3);
+}
+
+/* A file created with PREALLOC bytes of zeros: at least that long, its header then zeros; the
+ * records written replay exactly (the zeros end them), a record torn anywhere over the zeros is
+ * not read, and the file keeps its length. A preallocation shorter than the header, or than the
+ * records, is only a start. */
+static void test_preallocated_file(void **state) {
+    fixture *fx = *state;
+    msglog log;
+    assert_int_equal(msglog_create(&log, fx->db, 1, PREALLOC), 0);
+    assert_int_equal(log.gen, 1);
+    assert_int_equal(log.size, FILE_HEADER_BYTES);
+    assert_int_equal(log.rows, 0);
+    const uint64_t flen = file_size(log.path);
+    assert_true(flen >= PREALLOC);
+    size_t len;
+    unsigned char *d = read_file(log.path, &len);
+    assert_file_header(d, 1);
+    for (size_t i = FILE_HEADER_BYTES; i < len; i++)
+        if (d[i] != 0)
+            fail_msg("byte %zu of a new preallocated file is 0x%02x", i, d[i]);
+    free(d);
+    uint64_t records = 99;
+    assert_int_equal(msglog_replay(log.path, 1, on_record_never, NULL, &records), 0);
+    assert_int_equal(records, 0);
+
+    const store_message msgs[] = {msg_short(), msg_big(), msg_korean(), msg_last()};
+    buf b;
+    buf_init(&b, 0);
+    encode_all(&log, &b, msgs, 2, NULL);
+    assert_int_equal(msglog_write(&log, b.data, b.len, 2), 0);
+    encode_all(&log, &b, msgs + 2, 2, NULL);
+    assert_int_equal(msglog_write(&log, b.data, b.len, 2), 0);
+    assert_int_equal(log.rows, 4);
+    size_t formula = FILE_HEADER_BYTES;
+    for (size_t i = 0; i < 4; i++)
+        formula += HEADER_BYTES + MSGLOG_FIXED_BYTES + strlen(msgs[i].client_msg_id) +
+                   strlen(msgs[i].text);
+    assert_int_equal(log.size, formula);
+    assert_true(log.size < PREALLOC);
+    assert_int_equal(file_size(log.path), flen); /* written inside the zeros: no longer */
+    seen s = {0};
+    assert_int_equal(replay(log.path, 1, &s), 0);
+    assert_seen(&s, msgs, 4);
+    d = read_file(log.path, &len);
+    for (size_t i = (size_t)log.size; i < len; i++)
+        if (d[i] != 0)
+            fail_msg("byte %zu past the records is 0x%02x", i, d[i]);
+
+    /* a fifth record torn after every byte over the zeros: the four, and the fifth once whole */
+    const store_message fifth = msg_short();
+    encode_all(&log, &b, &fifth, 1, NULL);
+    char torn[256];
+    snprintf(torn, sizeof torn, "%s/torn", fx->dir);
+    for (size_t k = 0; k <= b.len; k++) {
+        memcpy(d + log.size, b.data, k);
+        write_file(torn, d, len);
+        int rc = replay(torn, 1, &s);
+        size_t want = k == b.len ? 5 : 4;
+        if (rc != 0 || s.n != want)
+            fail_msg("fifth record torn after %zu of %zu bytes: rc %d, %zu records", k, b.len, rc,
+                     s.n);
+        for (size_t i = 0; i < 4; i++)
+            assert_msg_equal(&s.m[i], &msgs[i]);
+    }
+    assert_msg_equal(&s.m[4], &fifth);
+    free(d);
+
+    /* that record written but its write failed: msglog_cut drops it (and the zeros past it) */
+    int fd = open(log.path, O_WRONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, b.data, b.len, (off_t)log.size), (ssize_t)b.len);
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(replay(log.path, 1, &s), 0);
+    assert_int_equal(s.n, 5); /* would come back without the cut */
+    assert_int_equal(msglog_cut(&log), 0);
+    assert_int_equal(file_size(log.path), log.size);
+    assert_int_equal(replay(log.path, 1, &s), 0);
+    assert_seen(&s, msgs, 4);
+    msglog_close(&log, 1);
+
+    /* shorter than the header: just the header */
+    assert_int_equal(msglog_create(&log, fx->db, 2, 5), 0);
+    assert_int_equal(log.size, FILE_HEADER_BYTES);
+    assert_int_equal(file_size(log.path), FILE_HEADER_BYTES);
+    d = read_file(log.path, &len);
+    assert_file_header(d, 2);
+    free(d);
+    msglog_close(&log, 1);
+
+    /* shorter than the records: the file grows past it */
+    assert_int_equal(msglog_create(&log, fx->db, 3, 100), 0);
+    assert_int_equal(file_size(log.path), 100);
+    encode_all(&log, &b, msgs, 2, NULL);
+    assert_int_equal(msglog_write(&log, b.data, b.len, 2), 0);
+    assert_int_equal(log.size, FILE_HEADER_BYTES + b.len);
+    assert_int_equal(file_size(log.path), log.size);
+    assert_int_equal(replay(log.path, 3, &s), 0);
+    assert_seen(&s, msgs, 2);
+    msglog_close(&log, 1);
+    seen_free(&s);
+    buf_free(&b);
+}
+
+/* msglog_reuse: a preallocated generation-1 file holding A, B, C becomes generation 2 (renamed,
+ * header rewritten, size and rows reset, length and old bytes kept): none of the old records
+ * reads, even whole and at the start; D, shorter than A, is then all that replays, though B and C
+ * are intact behind it (and still read as generation 1 when A is put back). Reused again as
+ * generation 3: D, whole at the start, does not read; A2 of A's exact length puts the old B on a
+ * record boundary, and it still does not read. */
+static void test_reuse_file(void **state) {
+    fixture *fx = *state;
+    const store_message a = msg_big(), b_ = msg_korean(), c = msg_short(), dm = msg_last();
+    const store_message abc[] = {a, b_, c};
+    msglog one, two, three;
+    assert_int_equal(msglog_create(&one, fx->db, 1, PREALLOC), 0);
+    buf b;
+    buf_init(&b, 0);
+    size_t ends[3];
+    encode_all(&one, &b, abc, 3, ends);
+    for (size_t i = 0; i < 3; i++)
+        ends[i] += FILE_HEADER_BYTES;
+    assert_int_equal(msglog_write(&one, b.data, b.len, 3), 0);
+    char *path1 = strdup(one.path), *path2 = msglog_path(fx->db, 2),
+         *path3 = msglog_path(fx->db, 3);
+    assert_non_null(path1);
+    assert_non_null(path2);
+    assert_non_null(path3);
+    seen s = {0};
+    assert_int_equal(replay(path1, 1, &s), 0);
+    assert_seen(&s, abc, 3);
+    size_t len;
+    unsigned char *before = read_file(path1, &len);
+    assert_true(len >= PREALLOC);
+    const int fd = one.fd;
+
+    /* ---- reuse as generation 2 ---- */
+    assert_int_equal(msglog_reuse(&two, &one, fx->db, 2), 0);
+    assert_int_equal(one.fd, -1);
+    assert_null(one.path);
+    msglog_close(&one, 1); /* closed: does nothing, removes nothing */
+    assert_int_equal(two.fd, fd);
+    assert_int_equal(two.gen, 2);
+    assert_int_equal(two.seed, seed_of(2));
+    assert_int_equal(two.size, FILE_HEADER_BYTES);
+    assert_int_equal(two.rows, 0);
+    assert_string_equal(two.path, path2);
+    assert_false(file_exists(path1));
+    assert_true(file_exists(path2));
+    uint64_t *gens;
+    size_t count;
+    assert_int_equal(msglog_list(fx->db, &gens, &count), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(gens[0], 2);
+    free(gens);
+    size_t len2;
+    unsigned char *d = read_file(path2, &len2);
+    assert_int_equal(len2, len); /* nothing cut: the zeros stay written */
+    assert_file_header(d, 2);
+    assert_memory_equal(d + FILE_HEADER_BYTES, before + FILE_HEADER_BYTES,
+                        len - FILE_HEADER_BYTES); /* old records stay ... */
+    free(d);
+    uint64_t records = 99; /* ... but A, whole and at the start, does not read */
+    assert_int_equal(msglog_replay(path2, 2, on_record_never, NULL, &records), 0);
+    assert_int_equal(records, 0);
+    records = 99;
+    assert_int_equal(msglog_replay(path2, 1, on_record_never, NULL, &records), 0);
+    assert_int_equal(records, 0);
+
+    encode_all(&two, &b, &dm, 1, NULL);
+    const size_t dlen = b.len;
+    assert_true(FILE_HEADER_BYTES + dlen < ends[0]); /* D is shorter than A */
+    assert_int_equal(msglog_write(&two, b.data, b.len, 1), 0);
+    assert_int_equal(two.size, FILE_HEADER_BYTES + dlen);
+    assert_int_equal(two.rows, 1);
+    assert_int_equal(file_size(path2), len);
+    assert_int_equal(replay(path2, 2, &s), 0);
+    assert_seen(&s, &dm, 1);
+    d = read_file(path2, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(d + ends[0], before + ends[0], ends[2] - ends[0]); /* B and C intact */
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s/copy", fx->dir);
+    put_le64(d + MAGIC_BYTES, 1); /* as generation 1, header check aside: D stops it at once */
+    write_file(copy, d, len);
+    records = 99;
+    assert_int_equal(msglog_replay(copy, 1, on_record_never, NULL, &records), 0);
+    assert_int_equal(records, 0);
+    memcpy(d + FILE_HEADER_BYTES, before + FILE_HEADER_BYTES, ends[0] - FILE_HEADER_BYTES);
+    write_file(copy, d, len); /* A put back: B and C are whole generation-1 records */
+    assert_int_equal(replay(copy, 1, &s), 0);
+    assert_seen(&s, abc, 3);
+    free(d);
+
+    /* ---- reuse as generation 3 ---- */
+    assert_int_equal(msglog_reuse(&three, &two, fx->db, 3), 0);
+    assert_int_equal(two.fd, -1);
+    assert_null(two.path);
+    assert_int_equal(three.gen, 3);
+    assert_int_equal(three.seed, seed_of(3));
+    assert_int_equal(three.size, FILE_HEADER_BYTES);
+    assert_int_equal(three.rows, 0);
+    assert_false(file_exists(path2));
+    assert_true(file_exists(path3));
+    records = 99; /* D, the previous generation's, whole at the start: not read */
+    assert_int_equal(msglog_replay(path3, 3, on_record_never, NULL, &records), 0);
+    assert_int_equal(records, 0);
+    store_message a2 = a; /* A's lengths, other fields */
+    a2.id = 900;
+    a2.seq = 77;
+    a2.sent_at_ms = 1700000009999;
+    encode_all(&three, &b, &a2, 1, NULL);
+    assert_int_equal(FILE_HEADER_BYTES + b.len, ends[0]);
+    assert_int_equal(msglog_write(&three, b.data, b.len, 1), 0);
+    d = read_file(path3, &len2);
+    assert_int_equal(le32(d + ends[0]), le32(before + ends[0])); /* B's length, on a boundary */
+    assert_memory_equal(d + ends[0], before + ends[0], ends[2] - ends[0]);
+    free(d);
+    assert_int_equal(replay(path3, 3, &s), 0);
+    assert_seen(&s, &a2, 1);
+    msglog_close(&three, 0);
+    assert_int_equal(replay(path3, 3, &s), 0); /* closed, the same */
+    assert_seen(&s, &a2, 1);
+
+    seen_free(&s);
+    buf_free(&b);
+    free(before);
+    free(path3);
+    free(path2);
+    free(path1);
+}
+
+/* A reuse that cannot rename (the new name's directory is missing) fails with a negative errno
+ * and leaves old as it was: open, its name, its generation, its records. */
+static void test_reuse_failure_leaves_old(void **state) {
+    fixture *fx = *state;
+    const store_message msgs[] = {msg_short(), msg_korean()};
+    msglog old, next;
+    assert_int_equal(msglog_create(&old, fx->db, 1, PREALLOC), 0);
+    buf b;
+    buf_init(&b, 0);
+    encode_all(&old, &b, msgs, 2, NULL);
+    assert_int_equal(msglog_write(&old, b.data, b.len, 2), 0);
+    char *path1 = strdup(old.path);
+    assert_non_null(path1);
+    const int fd = old.fd;
+    const uint64_t size = old.size;
+    char missing[256];
+    snprintf(missing, sizeof missing, "%s/nowhere/convo.db", fx->dir);
+    assert_int_equal(msglog_reuse(&next, &old, missing, 2), -ENOENT);
+    assert_int_equal(old.fd, fd);
+    assert_string_equal(old.path, path1);
+    assert_int_equal(old.gen, 1);
+    assert_int_equal(old.seed, seed_of(1));
+    assert_int_equal(old.size, size);
+    assert_int_equal(old.rows, 2);
+    seen s = {0};
+    assert_int_equal(replay(path1, 1, &s), 0);
+    assert_seen(&s, msgs, 2);
+    msglog_close(&old, 1);
+    assert_false(file_exists(path1));
+    seen_free(&s);
+    buf_free(&b);
+    free(path1);
 }
 
 /* msglog_path names generations; msglog_list finds exactly this database's, ascending, among
@@ -500,7 +879,7 @@ static void test_list_generations(void **state) {
     static const uint64_t made[] = {3, 1, 12};
     for (size_t i = 0; i < 3; i++) {
         msglog log;
-        assert_int_equal(msglog_create(&log, fx->db, made[i]), 0);
+        assert_int_equal(msglog_create(&log, fx->db, made[i], 0), 0);
         msglog_close(&log, 0);
     }
     static const char *const decoys[] = {
@@ -535,22 +914,22 @@ static void test_list_generations(void **state) {
 static void test_create_exclusive_and_close_remove(void **state) {
     fixture *fx = *state;
     msglog a, again;
-    assert_int_equal(msglog_create(&a, fx->db, 5), 0);
+    assert_int_equal(msglog_create(&a, fx->db, 5, 0), 0);
     char *path = strdup(a.path);
     assert_non_null(path);
     buf b;
     buf_init(&b, 0);
     const store_message m = msg_korean();
-    encode_all(&b, &m, 1, NULL);
+    encode_all(&a, &b, &m, 1, NULL);
     assert_int_equal(msglog_write(&a, b.data, b.len, 1), 0);
     const uint64_t size = file_size(path);
 
-    assert_int_equal(msglog_create(&again, fx->db, 5), -EEXIST);
+    assert_int_equal(msglog_create(&again, fx->db, 5, 0), -EEXIST);
     assert_int_equal(again.fd, -1);
     msglog_close(&again, 1); /* closed: must not remove a's file */
     assert_int_equal(file_size(path), size);
     seen s = {0};
-    assert_int_equal(replay(path, &s), 0);
+    assert_int_equal(replay(path, 5, &s), 0);
     assert_seen(&s, &m, 1);
 
     msglog_close(&a, 1);
@@ -558,12 +937,12 @@ static void test_create_exclusive_and_close_remove(void **state) {
     assert_false(file_exists(path));
 
     msglog c;
-    assert_int_equal(msglog_create(&c, fx->db, 5), 0); /* free again */
+    assert_int_equal(msglog_create(&c, fx->db, 5, 0), 0); /* free again */
     msglog_close(&c, 0);
     assert_true(file_exists(path));
     msglog_close(&c, 1); /* already closed: does nothing */
     assert_true(file_exists(path));
-    assert_int_equal(file_size(path), MAGIC_BYTES);
+    assert_int_equal(file_size(path), FILE_HEADER_BYTES);
     seen_free(&s);
     buf_free(&b);
     free(path);
@@ -576,15 +955,15 @@ static void test_cut_after_failed_write(void **state) {
     const store_message msgs[] = {msg_short(), msg_korean()};
     const store_message extra = msg_big(), next = msg_last();
     msglog log;
-    assert_int_equal(msglog_create(&log, fx->db, 1), 0);
+    assert_int_equal(msglog_create(&log, fx->db, 1, 0), 0);
     buf b;
     buf_init(&b, 0);
-    encode_all(&b, msgs, 2, NULL);
+    encode_all(&log, &b, msgs, 2, NULL);
     assert_int_equal(msglog_write(&log, b.data, b.len, 2), 0);
     const uint64_t good = log.size;
     assert_int_equal(file_size(log.path), good);
 
-    encode_all(&b, &extra, 1, NULL); /* never acknowledged: must not come back */
+    encode_all(&log, &b, &extra, 1, NULL); /* never acknowledged: must not come back */
     append_file(log.path, b.data, b.len);
     append_file(log.path, "\x13\x37garbage", 9);
     assert_int_equal(file_size(log.path), good + b.len + 9);
@@ -594,19 +973,19 @@ static void test_cut_after_failed_write(void **state) {
     assert_int_equal(log.size, good);
     assert_int_equal(file_size(log.path), good);
     seen s = {0};
-    assert_int_equal(replay(log.path, &s), 0);
+    assert_int_equal(replay(log.path, 1, &s), 0);
     assert_seen(&s, msgs, 2);
 
-    encode_all(&b, &next, 1, NULL);
+    encode_all(&log, &b, &next, 1, NULL);
     assert_int_equal(msglog_write(&log, b.data, b.len, 1), 0);
     assert_int_equal(log.size, good + b.len);
     assert_int_equal(file_size(log.path), log.size);
     const store_message want[] = {msgs[0], msgs[1], next};
-    assert_int_equal(replay(log.path, &s), 0);
+    assert_int_equal(replay(log.path, 1, &s), 0);
     assert_seen(&s, want, 3);
 
     assert_int_equal(msglog_cut(&log), 0); /* nothing past the size: nothing lost */
-    assert_int_equal(replay(log.path, &s), 0);
+    assert_int_equal(replay(log.path, 1, &s), 0);
     assert_seen(&s, want, 3);
     msglog_close(&log, 1);
     seen_free(&s);
@@ -625,7 +1004,7 @@ static void test_callback_stops_replay(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         seen s = {.stop_at = cases[i].stop_at, .stop_rc = cases[i].rc};
         uint64_t records = 99;
-        assert_int_equal(msglog_replay(path, on_record, &s, &records), cases[i].rc);
+        assert_int_equal(msglog_replay(path, 1, on_record, &s, &records), cases[i].rc);
         assert_int_equal(s.calls, cases[i].stop_at); /* no call after the stop */
         assert_seen(&s, msgs, cases[i].stop_at - 1);
         seen_free(&s);
@@ -638,23 +1017,24 @@ static void test_callback_stops_replay(void **state) {
 static void test_rows_and_size_accounting(void **state) {
     fixture *fx = *state;
     msglog log;
-    assert_int_equal(msglog_create(&log, fx->db, 4), 0);
-    assert_int_equal(log.size, MAGIC_BYTES);
+    assert_int_equal(msglog_create(&log, fx->db, 4, 0), 0);
+    assert_int_equal(log.size, FILE_HEADER_BYTES);
     assert_int_equal(log.rows, 0);
     assert_int_equal(log.gen, 4);
+    assert_int_equal(log.seed, seed_of(4));
     buf b;
     buf_init(&b, 0);
 
     const store_message two[] = {msg_short(), msg_big()};
-    encode_all(&b, two, 2, NULL);
+    encode_all(&log, &b, two, 2, NULL);
     assert_int_equal(msglog_write(&log, b.data, b.len, 2), 0);
     assert_int_equal(log.rows, 2);
-    assert_int_equal(log.size, MAGIC_BYTES + b.len);
+    assert_int_equal(log.size, FILE_HEADER_BYTES + b.len);
     assert_int_equal(file_size(log.path), log.size);
     uint64_t size = log.size;
 
     const store_message one = msg_korean();
-    encode_all(&b, &one, 1, NULL);
+    encode_all(&log, &b, &one, 1, NULL);
     assert_int_equal(msglog_write(&log, b.data, b.len, 1), 0);
     assert_int_equal(log.rows, 3);
     assert_int_equal(log.size, size + b.len);
@@ -673,7 +1053,7 @@ static void test_rows_and_size_accounting(void **state) {
     assert_int_equal(file_size(log.path), size);
 
     const store_message last = msg_last();
-    encode_all(&b, &last, 1, NULL);
+    encode_all(&log, &b, &last, 1, NULL);
     assert_int_equal(msglog_write(&log, b.data, b.len, 1), 0);
     assert_int_equal(log.rows, 4);
     assert_int_equal(log.size, size + b.len);
@@ -681,7 +1061,7 @@ static void test_rows_and_size_accounting(void **state) {
 
     const store_message want[] = {two[0], two[1], one, last};
     seen s = {0};
-    assert_int_equal(replay(log.path, &s), 0);
+    assert_int_equal(replay(log.path, 4, &s), 0);
     assert_seen(&s, want, 4);
     msglog_close(&log, 1);
     seen_free(&s);
@@ -696,6 +1076,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flipped_byte_stops_before_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_and_foreign_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generation_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preallocated_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reuse_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reuse_failure_leaves_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_exclusive_and_close_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cut_after_failed_write, setup, teardown),

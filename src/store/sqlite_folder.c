@@ -1,0 +1,241 @@
+/* sqlite_folder.c — the folder thread: puts the rows of a sealed message log file into the
+ * messages table on a connection of its own, so that the store thread never waits for a fold
+ * (sqlite_msg.h has the design).
+ *
+ * A fold is cut into transactions of about FOLDER_CHUNK_US, at chat boundaries, each committed
+ * without an fsync (synchronous = NORMAL) under the write lock the store's connection takes too;
+ * between two of them the store thread's batches get their turn. Once every row is in, the
+ * database files are fdatasync'd: only then does the store thread free the rows and reuse the
+ * file. A fold that fails is rolled back chunk by chunk as it goes and reported; the store thread
+ * submits it again (rows already in are skipped: ON CONFLICT DO NOTHING).
+ *
+ * Owns: the thread, its connection and statements, the write lock, the submission slot.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "store/sqlite_msg.h"
+#include "util/ioprio.h"
+#include "util/log.h"
+
+#define FOLDER_CHUNK_US        20000 /* a transaction's time, ended at the next chat boundary */
+#define FOLDER_BUSY_TIMEOUT_MS 5000  /* for locks held by other processes (none expected) */
+
+struct sqlite_folder {
+    struct fold_stmts fs;
+    uv_thread_t thread;
+    uv_mutex_t write_mu; /* one writing connection at a time */
+    uv_mutex_t mu;
+    uv_cond_t cond;
+    /* under mu: the submitted fold and its outcome */
+    struct log_row *const *rows;
+    size_t count;
+    int64_t last_id;
+    int submitted, done, status, stopping;
+};
+
+static int64_t folder_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The end of the chunk that starts at rows[at]: FOLDER_CHUNK_US of inserts is not known ahead,
+ * so chunks are cut by row count, adjusted as the fold goes (rows_per_chunk). */
+static size_t chunk_end(struct log_row *const *rows, size_t count, size_t at, size_t want) {
+    size_t end = count - at > want ? at + want : count;
+    while (end < count && rows[end]->m.chat_id == rows[end - 1]->m.chat_id)
+        end++; /* a chat's rows stay in one transaction: its last seq is raised with them */
+    return end;
+}
+
+/* One transaction: rows[at, end), and the last id once the fold ends. */
+static int fold_chunk(sqlite_folder *f, struct log_row *const *rows, size_t at, size_t end,
+                      size_t count, int64_t last_id) {
+    uv_mutex_lock(&f->write_mu);
+    int status = fold_stmt_exec(&f->fs, FOLD_BEGIN);
+    status = status ? status : fold_insert_rows(&f->fs, rows + at, end - at);
+    if (status == STORE_OK && end == count)
+        status = fold_record_last_id(&f->fs, last_id);
+    status = status ? status : fold_stmt_exec(&f->fs, FOLD_COMMIT);
+    if (status != STORE_OK && !sqlite3_get_autocommit(f->fs.db))
+        fold_stmt_exec(&f->fs, FOLD_ROLLBACK);
+    uv_mutex_unlock(&f->write_mu);
+    return status;
+}
+
+/* Folds rows[0, count) chunk by chunk, then makes it durable. */
+static int folder_fold(sqlite_folder *f, struct log_row *const *rows, size_t count, int64_t last_id,
+                       const char *db_path) {
+    size_t want = 512;
+    for (size_t at = 0; at < count;) {
+        size_t end = chunk_end(rows, count, at, want);
+        int64_t t0 = folder_now_us();
+        int status = fold_chunk(f, rows, at, end, count, last_id);
+        if (status != STORE_OK)
+            return status;
+        int64_t took = folder_now_us() - t0;
+        if (took < FOLDER_CHUNK_US / 2 && want < 65536)
+            want *= 2;
+        else if (took > FOLDER_CHUNK_US * 2 && want > 64)
+            want /= 2;
+        at = end;
+    }
+    return fold_sync_database(db_path) == 0 ? STORE_OK : STORE_ERR_UNAVAILABLE;
+}
+
+struct folder_start {
+    sqlite_folder *f;
+    char *db_path;
+};
+
+static void folder_main(void *arg) {
+    struct folder_start *start = arg;
+    sqlite_folder *f = start->f;
+    ioprio_background_thread(); /* its writes must not delay the log's fdatasync */
+    uv_mutex_lock(&f->mu);
+    for (;;) {
+        while (!f->submitted && !f->stopping)
+            uv_cond_wait(&f->cond, &f->mu);
+        if (!f->submitted)
+            break; /* stopping, nothing left to fold */
+        struct log_row *const *rows = f->rows;
+        size_t count = f->count;
+        int64_t last_id = f->last_id;
+        uv_mutex_unlock(&f->mu);
+        int status = folder_fold(f, rows, count, last_id, start->db_path);
+        if (status != STORE_OK)
+            log_error("message log fold failed: it is tried again", "error",
+                      sqlite3_errmsg(f->fs.db));
+        uv_mutex_lock(&f->mu);
+        f->submitted = 0;
+        f->done = 1;
+        f->status = status;
+    }
+    uv_mutex_unlock(&f->mu);
+    free(start->db_path);
+    free(start);
+}
+
+void sqlite_folder_submit(sqlite_folder *f, struct log_row *const *rows, size_t count,
+                          int64_t last_id) {
+    uv_mutex_lock(&f->mu);
+    f->rows = rows;
+    f->count = count;
+    f->last_id = last_id;
+    f->submitted = 1;
+    f->done = 0;
+    uv_cond_signal(&f->cond);
+    uv_mutex_unlock(&f->mu);
+}
+
+int sqlite_folder_poll(sqlite_folder *f, int *status) {
+    uv_mutex_lock(&f->mu);
+    int done = f->done;
+    if (done) {
+        *status = f->status;
+        f->done = 0;
+    }
+    uv_mutex_unlock(&f->mu);
+    return done;
+}
+
+void sqlite_folder_lock(sqlite_folder *f) {
+    if (f)
+        uv_mutex_lock(&f->write_mu);
+}
+
+void sqlite_folder_unlock(sqlite_folder *f) {
+    if (f)
+        uv_mutex_unlock(&f->write_mu);
+}
+
+/* ---- start and stop ---- */
+
+static int folder_connect(sqlite_folder *f, const char *db_path, char *err, size_t errlen) {
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(db_path, &f->fs.db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "sqlite: folder connection: %s",
+                 f->fs.db ? sqlite3_errmsg(f->fs.db) : "out of memory");
+        return STORE_ERR_UNAVAILABLE;
+    }
+    sqlite3_extended_result_codes(f->fs.db, 1);
+    sqlite3_busy_timeout(f->fs.db, FOLDER_BUSY_TIMEOUT_MS);
+    /* Commits without an fsync: the fold syncs the files itself once it is whole. */
+    if (sqlite3_exec(f->fs.db,
+                     "PRAGMA journal_mode; PRAGMA synchronous = NORMAL; "
+                     "PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "sqlite: folder connection: %s", sqlite3_errmsg(f->fs.db));
+        return STORE_ERR_UNAVAILABLE;
+    }
+    f->fs.warn_conflicts = 1;
+    return fold_stmts_prepare(&f->fs, f->fs.db, err, errlen);
+}
+
+static void folder_free(sqlite_folder *f, int sync_made) {
+    fold_stmts_finalize(&f->fs);
+    sqlite3_close(f->fs.db);
+    if (sync_made) {
+        uv_cond_destroy(&f->cond);
+        uv_mutex_destroy(&f->mu);
+        uv_mutex_destroy(&f->write_mu);
+    }
+    free(f);
+}
+
+int sqlite_folder_start(const char *db_path, sqlite_checkpointer *ckpt, sqlite_folder **out,
+                        char *err, size_t errlen) {
+    *out = NULL;
+    sqlite_folder *f = calloc(1, sizeof *f);
+    struct folder_start *start = calloc(1, sizeof *start);
+    char *path = strdup(db_path);
+    if (!f || !start || !path) {
+        snprintf(err, errlen, "sqlite: out of memory");
+        free(f);
+        free(start);
+        free(path);
+        return STORE_ERR_NOMEM;
+    }
+    int rc = folder_connect(f, db_path, err, errlen);
+    if (rc == 0 && (uv_mutex_init(&f->write_mu) != 0 || uv_mutex_init(&f->mu) != 0 ||
+                    uv_cond_init(&f->cond) != 0)) {
+        snprintf(err, errlen, "sqlite: folder: cannot make its locks"); /* not expected: leaked */
+        rc = STORE_ERR_UNAVAILABLE;
+    }
+    start->f = f;
+    start->db_path = path;
+    if (rc == 0 && uv_thread_create(&f->thread, folder_main, start) != 0) {
+        snprintf(err, errlen, "sqlite: cannot start the folder thread");
+        folder_free(f, 1);
+        rc = STORE_ERR_UNAVAILABLE;
+        f = NULL;
+    }
+    if (rc != 0) {
+        if (f)
+            folder_free(f, 0);
+        free(start);
+        free(path);
+        return rc;
+    }
+    sqlite_checkpointer_attach(f->fs.db, ckpt);
+    *out = f;
+    return 0;
+}
+
+int sqlite_folder_stop(sqlite_folder *f, sqlite_checkpointer *ckpt, int *status) {
+    uv_mutex_lock(&f->mu);
+    f->stopping = 1;
+    uv_cond_signal(&f->cond);
+    uv_mutex_unlock(&f->mu);
+    uv_thread_join(&f->thread);
+    int done = f->done; /* the thread is gone: no lock needed */
+    *status = f->status;
+    if (ckpt)
+        sqlite_checkpointer_detach(f->fs.db);
+    folder_free(f, 1);
+    return done;
+}
