@@ -2,12 +2,13 @@
  * and the inserting that the folder thread, the replay at open and the last fold at close share
  * (sqlite_msg.h has the design).
  *
- * A fold step runs between batches on the store thread and is short: it seals the active file
- * when it is due and hands every row in memory to the folder (one pointer per row, chat by chat:
- * no copy, no sort), or, while the folder works, checks whether it is done; then it frees the
- * rows the folder made durable and keeps the file for reuse. A fold that failed is handed over
- * again. Until the rows are freed, a crash loses nothing: the sealed file is replayed at the next
- * open, and its rows go in with ON CONFLICT DO NOTHING.
+ * A fold step runs between batches on the store thread and never waits for a disk: it seals the
+ * active file when it is due (the next one is ready: made at open, then by the folder from the
+ * last sealed file) and hands the sealed file and every row in memory to the folder (one pointer
+ * per row, chat by chat: no copy, no sort), or, while the folder works, checks whether it is
+ * done; then it frees the rows the folder made durable. A fold that failed is handed over again.
+ * Until the rows are freed, a crash loses nothing: the sealed file is replayed at the next open,
+ * and its rows go in with ON CONFLICT DO NOTHING.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -174,24 +175,34 @@ static int collect_rows(sqlite_messages *m) {
     return cc.failed ? -1 : 0;
 }
 
-/* A new active file takes the appends (the spare one when there is one); the rows of the old one
- * go to the folder. */
-static int seal(sqlite_messages *m) {
-    if (collect_rows(m) != 0)
-        return -1;
-    msglog next;
+/* The next active file: the spare one the folder made ready, or (without one) a new file. */
+static int next_active(sqlite_messages *m, msglog *next) {
     uint64_t gen = m->active.gen + 1;
-    int rc = m->spare.fd >= 0 ? msglog_reuse(&next, &m->spare, m->db_path, gen)
-                              : msglog_create(&next, m->db_path, gen, LOG_PREALLOC);
-    if (rc != 0) {
-        log_error("cannot start a message log file", "path", m->db_path, "error", strerror(-rc));
-        return -1;
+    if (m->spare.fd >= 0 && m->spare.gen == gen) {
+        *next = m->spare;
+        m->spare.fd = -1;
+        m->spare.path = NULL;
+        return 0;
     }
-    m->sealed = m->active;
+    msglog_close(&m->spare, 1); /* not the generation wanted: not expected */
+    int rc = msglog_create(next, m->db_path, gen, LOG_PREALLOC);
+    if (rc != 0)
+        log_error("cannot start a message log file", "path", m->db_path, "error", strerror(-rc));
+    return rc;
+}
+
+/* A new active file takes the appends; the old one and its rows go to the folder. */
+static int seal(sqlite_messages *m) {
+    msglog next;
+    if (collect_rows(m) != 0 || next_active(m, &next) != 0)
+        return -1;
+    msglog sealed = m->active;
     m->active = next;
     m->active_since_ms = 0;
     m->sealed_last_id = m->last_id;
-    sqlite_folder_submit(m->folder, m->sealed_rows, m->sealed_count, m->last_id);
+    m->folding = 1;
+    sqlite_folder_submit(m->folder, m->sealed_rows, m->sealed_count, m->last_id, &sealed,
+                         next.gen + 1);
     return 0;
 }
 
@@ -209,29 +220,35 @@ static void drop_folded(void *ctx, int64_t key, void *value) {
     sqlite_msg_drop_rows(m, e, n);
 }
 
-/* The folder has made the sealed file's rows durable: free them, keep the file for reuse. */
-static void finish_fold(sqlite_messages *m) {
+/* The fold is over: with STORE_OK its rows are durable in the table (they leave memory) and
+ * file is the next active one; otherwise file is the sealed file, kept to be submitted again. */
+static void fold_done(sqlite_messages *m, int status, msglog *file) {
+    if (status != STORE_OK) {
+        m->failed = *file;
+        return;
+    }
     struct drop_ctx dc = {m};
     imap_each(m->chats, drop_folded, &dc);
     m->sealed_count = 0;
-    msglog_close(&m->spare, 1); /* only left when a reuse failed half-way */
-    m->spare = m->sealed;
-    m->sealed.fd = -1;
-    m->sealed.path = NULL;
+    m->folding = 0;
+    msglog_close(&m->spare, 1);
+    m->spare = *file;
 }
 
 int sqlite_messages_fold_step(sqlite_messages *m) {
     if (!m->folder)
         return -1;
-    if (m->sealed.fd >= 0) {
+    if (m->folding) {
         int status;
-        if (!sqlite_folder_poll(m->folder, &status))
+        msglog file;
+        if (!sqlite_folder_poll(m->folder, &status, &file))
             return FOLD_POLL_MS;
+        fold_done(m, status, &file);
         if (status != STORE_OK) {
-            sqlite_folder_submit(m->folder, m->sealed_rows, m->sealed_count, m->sealed_last_id);
+            sqlite_folder_submit(m->folder, m->sealed_rows, m->sealed_count, m->sealed_last_id,
+                                 &m->failed, m->active.gen + 1);
             return FOLD_RETRY_MS;
         }
-        finish_fold(m);
     }
     int wait = seal_wait_ms(m, store_now_ms());
     if (wait != 0)
@@ -243,11 +260,12 @@ int sqlite_messages_fold_step(sqlite_messages *m) {
  * on the store's connection (rows a failed fold had put in already are skipped). */
 void sqlite_fold_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
     int status = STORE_OK;
+    msglog file = {.fd = -1};
     if (m->folder) {
-        int done = sqlite_folder_stop(m->folder, ckpt, &status);
+        int done = sqlite_folder_stop(m->folder, ckpt, &status, &file);
         m->folder = NULL;
-        if (m->sealed.fd >= 0 && done && status == STORE_OK)
-            finish_fold(m);
+        if (done)
+            fold_done(m, status, &file);
         status = STORE_OK;
     }
     if (m->active.fd < 0)
@@ -265,7 +283,7 @@ void sqlite_fold_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
                   m->db_path);
         return;
     }
-    msglog_close(&m->sealed, 1);
+    msglog_close(&m->failed, 1);
     msglog_close(&m->active, 1);
     msglog_close(&m->spare, 1);
 }
@@ -356,7 +374,8 @@ int sqlite_fold_recover(sqlite_messages *m, char *err, size_t errlen) {
         snprintf(err, errlen, "sqlite: cannot read message_ids: %s", sqlite3_errmsg(m->db));
         rc = STORE_ERR_UNAVAILABLE;
     }
-    if (rc == 0 && (rc = msglog_create(&m->active, m->db_path, next_gen, LOG_PREALLOC)) != 0) {
+    if (rc == 0 && ((rc = msglog_create(&m->active, m->db_path, next_gen, LOG_PREALLOC)) != 0 ||
+                    (rc = msglog_create(&m->spare, m->db_path, next_gen + 1, LOG_PREALLOC)) != 0)) {
         snprintf(err, errlen, "sqlite: cannot create the message log of %s: %s", m->db_path,
                  strerror(-rc));
         rc = STORE_ERR_UNAVAILABLE;

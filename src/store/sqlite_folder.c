@@ -5,9 +5,11 @@
  * A fold is cut into transactions of about FOLDER_CHUNK_US, at chat boundaries, each committed
  * without an fsync (synchronous = NORMAL) under the write lock the store's connection takes too;
  * between two of them the store thread's batches get their turn. Once every row is in, the
- * database files are fdatasync'd: only then does the store thread free the rows and reuse the
- * file. A fold that fails is rolled back chunk by chunk as it goes and reported; the store thread
- * submits it again (rows already in are skipped: ON CONFLICT DO NOTHING).
+ * database files are fdatasync'd, and the sealed file is made ready to be the next active one
+ * (renamed, new header, synced): the store thread then frees the rows and swaps files without
+ * waiting for a disk. A fold that fails is rolled back chunk by chunk as it goes and reported,
+ * its file handed back as it was; the store thread submits it again (rows already in are
+ * skipped: ON CONFLICT DO NOTHING).
  *
  * Owns: the thread, its connection and statements, the write lock, the submission slot.
  */
@@ -34,7 +36,10 @@ struct sqlite_folder {
     struct log_row *const *rows;
     size_t count;
     int64_t last_id;
+    msglog file;       /* the sealed file while folding; after, the next active one (or fd -1) */
+    uint64_t next_gen; /* the generation it is reused as */
     int submitted, done, status, stopping;
+    char *db_path;
 };
 
 static int64_t folder_now_us(void) {
@@ -87,14 +92,21 @@ static int folder_fold(sqlite_folder *f, struct log_row *const *rows, size_t cou
     return fold_sync_database(db_path) == 0 ? STORE_OK : STORE_ERR_UNAVAILABLE;
 }
 
-struct folder_start {
-    sqlite_folder *f;
-    char *db_path;
-};
+/* The folded file, its rows now in the table, becomes the next active one; if that fails it is
+ * removed (the store thread then makes a new one). */
+static void folder_ready_file(msglog *file, const char *db_path, uint64_t gen) {
+    msglog next;
+    int rc = msglog_reuse(&next, file, db_path, gen);
+    if (rc == 0) {
+        *file = next;
+        return;
+    }
+    log_warn("cannot reuse a message log file", "path", file->path, "error", strerror(-rc));
+    msglog_close(file, 1);
+}
 
 static void folder_main(void *arg) {
-    struct folder_start *start = arg;
-    sqlite_folder *f = start->f;
+    sqlite_folder *f = arg;
     ioprio_background_thread(); /* its writes must not delay the log's fdatasync */
     uv_mutex_lock(&f->mu);
     for (;;) {
@@ -105,40 +117,55 @@ static void folder_main(void *arg) {
         struct log_row *const *rows = f->rows;
         size_t count = f->count;
         int64_t last_id = f->last_id;
+        msglog file = f->file;
         uv_mutex_unlock(&f->mu);
-        int status = folder_fold(f, rows, count, last_id, start->db_path);
-        if (status != STORE_OK)
+        int status = folder_fold(f, rows, count, last_id, f->db_path);
+        if (status == STORE_OK)
+            folder_ready_file(&file, f->db_path, f->next_gen);
+        else
             log_error("message log fold failed: it is tried again", "error",
                       sqlite3_errmsg(f->fs.db));
         uv_mutex_lock(&f->mu);
+        f->file = file;
         f->submitted = 0;
         f->done = 1;
         f->status = status;
     }
     uv_mutex_unlock(&f->mu);
-    free(start->db_path);
-    free(start);
 }
 
 void sqlite_folder_submit(sqlite_folder *f, struct log_row *const *rows, size_t count,
-                          int64_t last_id) {
+                          int64_t last_id, msglog *sealed, uint64_t next_gen) {
     uv_mutex_lock(&f->mu);
     f->rows = rows;
     f->count = count;
     f->last_id = last_id;
+    f->file = *sealed;
+    f->next_gen = next_gen;
+    sealed->fd = -1;
+    sealed->path = NULL;
     f->submitted = 1;
     f->done = 0;
     uv_cond_signal(&f->cond);
     uv_mutex_unlock(&f->mu);
 }
 
-int sqlite_folder_poll(sqlite_folder *f, int *status) {
-    uv_mutex_lock(&f->mu);
+/* Hands the outcome over (under mu): the status and the file. */
+static int folder_take(sqlite_folder *f, int *status, msglog *file) {
     int done = f->done;
     if (done) {
         *status = f->status;
+        *file = f->file;
+        f->file.fd = -1;
+        f->file.path = NULL;
         f->done = 0;
     }
+    return done;
+}
+
+int sqlite_folder_poll(sqlite_folder *f, int *status, msglog *file) {
+    uv_mutex_lock(&f->mu);
+    int done = folder_take(f, status, file);
     uv_mutex_unlock(&f->mu);
     return done;
 }
@@ -179,6 +206,8 @@ static int folder_connect(sqlite_folder *f, const char *db_path, char *err, size
 static void folder_free(sqlite_folder *f, int sync_made) {
     fold_stmts_finalize(&f->fs);
     sqlite3_close(f->fs.db);
+    msglog_close(&f->file, 0);
+    free(f->db_path);
     if (sync_made) {
         uv_cond_destroy(&f->cond);
         uv_mutex_destroy(&f->mu);
@@ -191,49 +220,42 @@ int sqlite_folder_start(const char *db_path, sqlite_checkpointer *ckpt, sqlite_f
                         char *err, size_t errlen) {
     *out = NULL;
     sqlite_folder *f = calloc(1, sizeof *f);
-    struct folder_start *start = calloc(1, sizeof *start);
-    char *path = strdup(db_path);
-    if (!f || !start || !path) {
+    if (!f || !(f->db_path = strdup(db_path))) {
         snprintf(err, errlen, "sqlite: out of memory");
         free(f);
-        free(start);
-        free(path);
         return STORE_ERR_NOMEM;
     }
-    int rc = folder_connect(f, db_path, err, errlen);
-    if (rc == 0 && (uv_mutex_init(&f->write_mu) != 0 || uv_mutex_init(&f->mu) != 0 ||
-                    uv_cond_init(&f->cond) != 0)) {
-        snprintf(err, errlen, "sqlite: folder: cannot make its locks"); /* not expected: leaked */
-        rc = STORE_ERR_UNAVAILABLE;
+    f->file.fd = -1;
+    if (folder_connect(f, db_path, err, errlen) != 0) {
+        folder_free(f, 0);
+        return STORE_ERR_UNAVAILABLE;
     }
-    start->f = f;
-    start->db_path = path;
-    if (rc == 0 && uv_thread_create(&f->thread, folder_main, start) != 0) {
-        snprintf(err, errlen, "sqlite: cannot start the folder thread");
-        folder_free(f, 1);
-        rc = STORE_ERR_UNAVAILABLE;
-        f = NULL;
+    int made = 0; /* the locks made so far, undone in reverse on failure */
+    if (uv_mutex_init(&f->write_mu) == 0 && ++made && uv_mutex_init(&f->mu) == 0 && ++made &&
+        uv_cond_init(&f->cond) == 0 && ++made &&
+        uv_thread_create(&f->thread, folder_main, f) == 0) {
+        sqlite_checkpointer_attach(f->fs.db, ckpt);
+        *out = f;
+        return 0;
     }
-    if (rc != 0) {
-        if (f)
-            folder_free(f, 0);
-        free(start);
-        free(path);
-        return rc;
-    }
-    sqlite_checkpointer_attach(f->fs.db, ckpt);
-    *out = f;
-    return 0;
+    snprintf(err, errlen, "sqlite: cannot start the folder thread");
+    if (made == 3)
+        uv_cond_destroy(&f->cond);
+    if (made >= 2)
+        uv_mutex_destroy(&f->mu);
+    if (made >= 1)
+        uv_mutex_destroy(&f->write_mu);
+    folder_free(f, 0);
+    return STORE_ERR_UNAVAILABLE;
 }
 
-int sqlite_folder_stop(sqlite_folder *f, sqlite_checkpointer *ckpt, int *status) {
+int sqlite_folder_stop(sqlite_folder *f, sqlite_checkpointer *ckpt, int *status, msglog *file) {
     uv_mutex_lock(&f->mu);
     f->stopping = 1;
     uv_cond_signal(&f->cond);
     uv_mutex_unlock(&f->mu);
     uv_thread_join(&f->thread);
-    int done = f->done; /* the thread is gone: no lock needed */
-    *status = f->status;
+    int done = folder_take(f, status, file); /* the thread is gone: no lock needed */
     if (ckpt)
         sqlite_checkpointer_detach(f->fs.db);
     folder_free(f, 1);

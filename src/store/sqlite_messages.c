@@ -410,7 +410,7 @@ int sqlite_messages_open(sqlite3 *db, const char *path, sqlite_messages **out, c
     m->db = db;
     m->evict_at = STORE_SEQ_CACHE_MAX;
     m->lock_fd = -1;
-    m->active.fd = m->sealed.fd = m->spare.fd = -1;
+    m->active.fd = m->spare.fd = m->failed.fd = -1;
     buf_init(&m->batch, 0);
     int rc = take_lock(m, err, errlen);
     if (rc == 0)
@@ -437,9 +437,9 @@ void sqlite_messages_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
     if (!m)
         return;
     sqlite_fold_close(m, ckpt);
-    msglog_close(&m->sealed, 0);
+    msglog_close(&m->failed, 0);
     msglog_close(&m->active, 0);
-    msglog_close(&m->spare, 1); /* its records are all folded */
+    msglog_close(&m->spare, 1); /* no record in it yet */
     for (int i = 0; i < MSG_STMT_COUNT; i++)
         sqlite3_finalize(m->stmt[i]);
     fold_stmts_finalize(&m->fold);

@@ -8,10 +8,10 @@
  * A fold starts when the active file is big or old enough: the file is sealed (another one takes
  * the appends) and every row in memory — all from that file — goes to the folder thread in one
  * array, chat by chat. The folder inserts them on a connection of its own, in transactions of
- * about FOLDER_CHUNK_US committed without an fsync, then syncs the database files once. Then the
- * store thread frees those rows and keeps the file for reuse. Rows are immutable once made: the
- * folder reads them while the store thread goes on appending (it only links new rows after
- * them). A chat's rows in memory are always its highest seqs.
+ * about FOLDER_CHUNK_US committed without an fsync, syncs the database files once, and makes the
+ * file ready to be the next active one. Then the store thread frees those rows. Rows are immutable
+ * once made: the folder reads them while the store thread goes on appending (it only links new rows
+ * after them). A chat's rows in memory are always its highest seqs.
  *
  * Both connections write, one at a time: the store thread's batches and the folder's chunks take
  * the folder's write lock (sqlite_messages_lock_writes) around their transactions, so neither
@@ -88,8 +88,9 @@ struct sqlite_messages {
     size_t unfolded_bytes;        /* and their memory */
     int64_t last_id;              /* the highest message id handed out */
     msglog active;                /* the file appends go to */
-    msglog sealed;                /* the file being folded (fd -1: none) */
-    msglog spare;                 /* a folded file kept to be reused as the next active one */
+    msglog spare;                 /* the next active file, made ready beforehand (fd -1: none) */
+    msglog failed;                /* a sealed file whose fold failed, to submit again */
+    int folding;                  /* the folder holds the sealed file and its rows */
     int64_t active_since_ms;      /* when the active file got its first record (0: none yet) */
     int64_t sealed_last_id;       /* rows with ids up to this one are in the sealed file */
     struct log_row **sealed_rows; /* what the folder is folding, chat by chat */
@@ -120,16 +121,19 @@ int sqlite_fold_recover(sqlite_messages *m, char *err, size_t errlen);
 void sqlite_fold_close(sqlite_messages *m, sqlite_checkpointer *ckpt);
 
 /* sqlite_folder.c: the folder thread. start opens its connection (hooked to the checkpointer);
- * submit hands it rows (valid until it is done with them) and the last id to record; poll
- * answers 1 with the fold's status once it is done, 0 while it runs; stop waits for a fold that
- * runs, ends the thread, frees f and answers as poll would. lock/unlock: the write lock both
- * connections share (NULL: no folder yet, nothing to lock). */
+ * submit hands it rows (valid until it is done with them), the last id to record and the sealed
+ * file (moved in: *sealed is left closed), to be made the file of generation next_gen once
+ * folded; poll answers 1 once the fold is done, with its status and the file (moved out: the
+ * next active file with STORE_OK, fd -1 if it could not be made ready; the sealed file as it was
+ * otherwise), 0 while it runs; stop waits for a fold that runs, ends the thread, frees f and
+ * answers as poll would. lock/unlock: the write lock both connections share (NULL: no folder
+ * yet, nothing to lock). */
 int sqlite_folder_start(const char *db_path, sqlite_checkpointer *ckpt, sqlite_folder **out,
                         char *err, size_t errlen);
 void sqlite_folder_submit(sqlite_folder *f, struct log_row *const *rows, size_t count,
-                          int64_t last_id);
-int sqlite_folder_poll(sqlite_folder *f, int *status);
-int sqlite_folder_stop(sqlite_folder *f, sqlite_checkpointer *ckpt, int *status);
+                          int64_t last_id, msglog *sealed, uint64_t next_gen);
+int sqlite_folder_poll(sqlite_folder *f, int *status, msglog *file);
+int sqlite_folder_stop(sqlite_folder *f, sqlite_checkpointer *ckpt, int *status, msglog *file);
 void sqlite_folder_lock(sqlite_folder *f);
 void sqlite_folder_unlock(sqlite_folder *f);
 
