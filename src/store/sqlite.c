@@ -14,11 +14,15 @@
  * sqlite_messages.c and sqlite_fold.c, WAL checkpoints (a thread of their own) in
  * sqlite_checkpoint.c; sqlite_priv.h is the seam.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/sqlite_priv.h"
 #include "store/store_backend.h"
@@ -57,6 +61,7 @@ static const char *const sqlite_sql[STMT_COUNT] = {
 };
 
 typedef struct sqlite_backend {
+    int lock_fd; /* "<db>.lock", flock'd for the store's life: one process per database */
     sqlite3 *db;
     sqlite3_stmt *stmt[STMT_COUNT];
     sqlite_accounts *accounts;
@@ -313,6 +318,8 @@ static void sqlite_close(void *ctx) {
         sqlite3_finalize(b->stmt[i]);
     if (sqlite3_close(b->db) != SQLITE_OK)
         log_warn("sqlite close failed", "error", sqlite3_errmsg(b->db));
+    if (b->lock_fd >= 0)
+        close(b->lock_fd); /* releases the flock */
     free(b);
 }
 
@@ -351,11 +358,34 @@ static int sqlite_enable_wal(sqlite_backend *b, char *err, size_t errlen) {
     return ok ? 0 : STORE_ERR_UNAVAILABLE;
 }
 
+/* Takes "<path>.lock" before the database is touched: two processes appending to one database
+ * through two message logs would each miss the other's rows not yet folded, and one that opens,
+ * migrates or merely closes the database beside a running server can delete its WAL. */
+static int sqlite_take_lock(sqlite_backend *b, const char *path, char *err, size_t errlen) {
+    size_t n = strlen(path) + 8;
+    char *lock = malloc(n);
+    if (!lock) {
+        snprintf(err, errlen, "sqlite: out of memory");
+        return STORE_ERR_NOMEM;
+    }
+    snprintf(lock, n, "%s.lock", path);
+    b->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int rc = b->lock_fd >= 0 && flock(b->lock_fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno;
+    if (rc != 0)
+        snprintf(err, errlen, "sqlite: %s: %s", lock,
+                 rc == EWOULDBLOCK ? "the database is in use by another process" : strerror(rc));
+    free(lock);
+    return rc == 0 ? 0 : STORE_ERR_UNAVAILABLE;
+}
+
 static int sqlite_connect(sqlite_backend *b, const char *path, char *err, size_t errlen) {
     if (path[0] == '\0') {
         snprintf(err, errlen, "sqlite: empty database path");
         return STORE_ERR_INVALID;
     }
+    int rc = sqlite_take_lock(b, path, err, errlen);
+    if (rc != 0)
+        return rc;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &b->db, flags, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "sqlite: cannot open %s: %s", path,
@@ -364,7 +394,7 @@ static int sqlite_connect(sqlite_backend *b, const char *path, char *err, size_t
     }
     sqlite3_extended_result_codes(b->db, 1);
     sqlite3_busy_timeout(b->db, SQLITE_BUSY_TIMEOUT_MS);
-    int rc = sqlite_enable_wal(b, err, errlen);
+    rc = sqlite_enable_wal(b, err, errlen);
     if (rc == 0)
         rc = sqlite_exec_text(b,
                               "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
@@ -478,6 +508,7 @@ int sqlite_backend_open(const char *path, const store_backend_ops **ops, void **
         snprintf(err, errlen, "sqlite: out of memory");
         return STORE_ERR_NOMEM;
     }
+    b->lock_fd = -1;
     *migrations_applied = 0;
     int rc = sqlite_connect(b, path, err, errlen);
     if (rc == 0)

@@ -16,7 +16,6 @@
 #include <uv.h>
 
 #include "store/sqlite_priv.h"
-#include "util/ioprio.h"
 #include "util/log.h"
 
 #define CKPT_WAKE_PAGES      256   /* WAL pages (4 KiB) past which each commit wakes the thread */
@@ -54,7 +53,6 @@ static void ckpt_run(sqlite_checkpointer *c, uint64_t generation) {
 
 static void ckpt_main(void *arg) {
     sqlite_checkpointer *c = arg;
-    ioprio_background_thread(); /* its writes must not delay the log's fdatasync */
     uv_mutex_lock(&c->mu);
     for (;;) {
         while (!c->wanted && !c->stopping)

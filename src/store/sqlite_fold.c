@@ -24,7 +24,7 @@
 #define FOLD_BYTES    (16 << 20) /* … or bytes … */
 #define FOLD_AGE_MS   2000       /* … or the age of its first record (sqlite_fold_set_age_ms) */
 #define FOLD_POLL_MS  10         /* how often the store thread looks whether a fold is done … */
-#define FOLD_RETRY_MS 100        /* … and how long it waits after one that failed */
+#define FOLD_RETRY_MS 1000       /* … and how long it waits after one that failed */
 #define LOG_PREALLOC  (4 << 20)  /* zeros a new log file starts with (msglog.h says why) */
 
 static const char *const fold_sql[FOLD_STMT_COUNT] = {
@@ -32,10 +32,14 @@ static const char *const fold_sql[FOLD_STMT_COUNT] = {
                     "(chat_id, seq, id, sender_id, client_msg_id, text, sent_at) "
                     "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
     [FOLD_RAISE_LAST_SEQ] = "UPDATE chats SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
-    [FOLD_SET_LAST_ID] = "UPDATE message_ids SET last_id = $1 WHERE last_id < $1",
+    /* Writes the row even when the id is not higher: fold_make_durable needs a write. */
+    [FOLD_SET_LAST_ID] =
+        "UPDATE message_ids SET last_id = CASE WHEN last_id < $1 THEN $1 ELSE last_id END",
     [FOLD_BEGIN] = "BEGIN IMMEDIATE",
     [FOLD_COMMIT] = "COMMIT",
     [FOLD_ROLLBACK] = "ROLLBACK",
+    [FOLD_SYNC_FULL] = "PRAGMA synchronous = FULL",
+    [FOLD_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
 };
 
 static int fold_age_ms = FOLD_AGE_MS;
@@ -105,25 +109,20 @@ int fold_insert_rows(struct fold_stmts *fs, struct log_row *const *rows, size_t 
     return STORE_OK;
 }
 
-/* fdatasync of one file by name (0 when it does not exist). */
-static int sync_file(const char *path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : -1;
-    int rc = fdatasync(fd);
-    close(fd);
-    return rc == 0 ? 0 : -1;
-}
-
-int fold_sync_database(const char *db_path) {
-    size_t n = strlen(db_path) + 8;
-    char *wal = malloc(n);
-    if (!wal)
-        return -1;
-    snprintf(wal, n, "%s-wal", db_path);
-    int rc = sync_file(wal) == 0 && sync_file(db_path) == 0 ? 0 : -1;
-    free(wal);
-    return rc;
+/* Makes every fold transaction so far durable, through SQLite: one small transaction that always
+ * writes (message_ids, raised to last_id) committed with synchronous = FULL, whose fsync of the
+ * WAL covers every frame before it; frames a checkpoint already copied were synced into the
+ * database file by that checkpoint. (Opening and closing the database file here to fsync it
+ * would drop SQLite's POSIX locks on it.) */
+int fold_make_durable(struct fold_stmts *fs, int64_t last_id) {
+    int status = fold_stmt_exec(fs, FOLD_SYNC_FULL);
+    status = status ? status : fold_stmt_exec(fs, FOLD_BEGIN);
+    status = status ? status : fold_record_last_id(fs, last_id);
+    status = status ? status : fold_stmt_exec(fs, FOLD_COMMIT);
+    if (status != STORE_OK && !sqlite3_get_autocommit(fs->db))
+        fold_stmt_exec(fs, FOLD_ROLLBACK);
+    int back = fs->sync_normal ? fold_stmt_exec(fs, FOLD_SYNC_NORMAL) : STORE_OK;
+    return status ? status : back;
 }
 
 /* ---- the store thread's side ---- */
@@ -132,6 +131,8 @@ int fold_sync_database(const char *db_path) {
 static int seal_wait_ms(const sqlite_messages *m, int64_t now_ms) {
     if (m->active.rows == 0)
         return -1;
+    if (m->log_broken) /* records past its end could replay: it is cut back before it is sealed */
+        return FOLD_RETRY_MS;
     if (m->active.rows >= FOLD_ROWS || m->active.size >= FOLD_BYTES)
         return 0;
     int64_t age = now_ms - m->active_since_ms;
@@ -202,7 +203,7 @@ static int seal(sqlite_messages *m) {
     m->sealed_last_id = m->last_id;
     m->folding = 1;
     sqlite_folder_submit(m->folder, m->sealed_rows, m->sealed_count, m->last_id, &sealed,
-                         next.gen + 1);
+                         next.gen + 1, 0);
     return 0;
 }
 
@@ -221,10 +222,12 @@ static void drop_folded(void *ctx, int64_t key, void *value) {
 }
 
 /* The fold is over: with STORE_OK its rows are durable in the table (they leave memory) and
- * file is the next active one; otherwise file is the sealed file, kept to be submitted again. */
+ * file is the next active one; otherwise file is the sealed file, kept to be submitted again
+ * FOLD_RETRY_MS later. */
 static void fold_done(sqlite_messages *m, int status, msglog *file) {
     if (status != STORE_OK) {
         m->failed = *file;
+        m->retry_at_ms = store_now_ms() + FOLD_RETRY_MS;
         return;
     }
     struct drop_ctx dc = {m};
@@ -238,17 +241,22 @@ static void fold_done(sqlite_messages *m, int status, msglog *file) {
 int sqlite_messages_fold_step(sqlite_messages *m) {
     if (!m->folder)
         return -1;
+    if (m->failed.fd >= 0) { /* a fold failed: submitted again once its wait is over */
+        int64_t wait = m->retry_at_ms - store_now_ms();
+        if (wait > 0)
+            return (int)wait;
+        sqlite_folder_submit(m->folder, m->sealed_rows, m->sealed_count, m->sealed_last_id,
+                             &m->failed, m->active.gen + 1, 1);
+        return FOLD_POLL_MS;
+    }
     if (m->folding) {
         int status;
         msglog file;
         if (!sqlite_folder_poll(m->folder, &status, &file))
             return FOLD_POLL_MS;
         fold_done(m, status, &file);
-        if (status != STORE_OK) {
-            sqlite_folder_submit(m->folder, m->sealed_rows, m->sealed_count, m->sealed_last_id,
-                                 &m->failed, m->active.gen + 1);
+        if (status != STORE_OK)
             return FOLD_RETRY_MS;
-        }
     }
     int wait = seal_wait_ms(m, store_now_ms());
     if (wait != 0)
@@ -275,10 +283,10 @@ void sqlite_fold_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
     status = status ? status : fold_stmt_exec(&m->fold, FOLD_BEGIN);
     status = status ? status : fold_insert_rows(&m->fold, m->sealed_rows, m->sealed_count);
     status = status ? status : fold_record_last_id(&m->fold, m->last_id);
-    status = status ? status : fold_stmt_exec(&m->fold, FOLD_COMMIT);
+    status = status ? status : fold_stmt_exec(&m->fold, FOLD_COMMIT); /* synchronous = FULL */
     if (status != STORE_OK && !sqlite3_get_autocommit(m->db))
         fold_stmt_exec(&m->fold, FOLD_ROLLBACK);
-    if (status != STORE_OK || fold_sync_database(m->db_path) != 0) {
+    if (status != STORE_OK) {
         log_error("cannot fold the message log at close: it is replayed at the next open", "path",
                   m->db_path);
         return;

@@ -5,7 +5,8 @@
  * A fold is cut into transactions of about FOLDER_CHUNK_US, at chat boundaries, each committed
  * without an fsync (synchronous = NORMAL) under the write lock the store's connection takes too;
  * between two of them the store thread's batches get their turn. Once every row is in, the
- * database files are fdatasync'd, and the sealed file is made ready to be the next active one
+ * transactions are made durable (one small last transaction committed with an fsync of the WAL),
+ * and the sealed file is made ready to be the next active one
  * (renamed, new header, synced): the store thread then frees the rows and swaps files without
  * waiting for a disk. A fold that fails is rolled back chunk by chunk as it goes and reported,
  * its file handed back as it was; the store thread submits it again (rows already in are
@@ -20,7 +21,6 @@
 #include <uv.h>
 
 #include "store/sqlite_msg.h"
-#include "util/ioprio.h"
 #include "util/log.h"
 
 #define FOLDER_CHUNK_US        20000 /* a transaction's time, ended at the next chat boundary */
@@ -38,6 +38,7 @@ struct sqlite_folder {
     int64_t last_id;
     msglog file;       /* the sealed file while folding; after, the next active one (or fd -1) */
     uint64_t next_gen; /* the generation it is reused as */
+    int retry;         /* these rows were submitted before: some may be in the table */
     int submitted, done, status, stopping;
     char *db_path;
 };
@@ -57,14 +58,11 @@ static size_t chunk_end(struct log_row *const *rows, size_t count, size_t at, si
     return end;
 }
 
-/* One transaction: rows[at, end), and the last id once the fold ends. */
-static int fold_chunk(sqlite_folder *f, struct log_row *const *rows, size_t at, size_t end,
-                      size_t count, int64_t last_id) {
+/* One transaction (no fsync): rows[at, end). */
+static int fold_chunk(sqlite_folder *f, struct log_row *const *rows, size_t at, size_t end) {
     uv_mutex_lock(&f->write_mu);
     int status = fold_stmt_exec(&f->fs, FOLD_BEGIN);
     status = status ? status : fold_insert_rows(&f->fs, rows + at, end - at);
-    if (status == STORE_OK && end == count)
-        status = fold_record_last_id(&f->fs, last_id);
     status = status ? status : fold_stmt_exec(&f->fs, FOLD_COMMIT);
     if (status != STORE_OK && !sqlite3_get_autocommit(f->fs.db))
         fold_stmt_exec(&f->fs, FOLD_ROLLBACK);
@@ -73,13 +71,13 @@ static int fold_chunk(sqlite_folder *f, struct log_row *const *rows, size_t at, 
 }
 
 /* Folds rows[0, count) chunk by chunk, then makes it durable. */
-static int folder_fold(sqlite_folder *f, struct log_row *const *rows, size_t count, int64_t last_id,
-                       const char *db_path) {
+static int folder_fold(sqlite_folder *f, struct log_row *const *rows, size_t count,
+                       int64_t last_id) {
     size_t want = 512;
     for (size_t at = 0; at < count;) {
         size_t end = chunk_end(rows, count, at, want);
         int64_t t0 = folder_now_us();
-        int status = fold_chunk(f, rows, at, end, count, last_id);
+        int status = fold_chunk(f, rows, at, end);
         if (status != STORE_OK)
             return status;
         int64_t took = folder_now_us() - t0;
@@ -89,7 +87,10 @@ static int folder_fold(sqlite_folder *f, struct log_row *const *rows, size_t cou
             want /= 2;
         at = end;
     }
-    return fold_sync_database(db_path) == 0 ? STORE_OK : STORE_ERR_UNAVAILABLE;
+    uv_mutex_lock(&f->write_mu);
+    int status = fold_make_durable(&f->fs, last_id);
+    uv_mutex_unlock(&f->write_mu);
+    return status;
 }
 
 /* The folded file, its rows now in the table, becomes the next active one; if that fails it is
@@ -107,7 +108,6 @@ static void folder_ready_file(msglog *file, const char *db_path, uint64_t gen) {
 
 static void folder_main(void *arg) {
     sqlite_folder *f = arg;
-    ioprio_background_thread(); /* its writes must not delay the log's fdatasync */
     uv_mutex_lock(&f->mu);
     for (;;) {
         while (!f->submitted && !f->stopping)
@@ -118,8 +118,9 @@ static void folder_main(void *arg) {
         size_t count = f->count;
         int64_t last_id = f->last_id;
         msglog file = f->file;
+        f->fs.warn_conflicts = !f->retry; /* a row already there is a bug only the first time */
         uv_mutex_unlock(&f->mu);
-        int status = folder_fold(f, rows, count, last_id, f->db_path);
+        int status = folder_fold(f, rows, count, last_id);
         if (status == STORE_OK)
             folder_ready_file(&file, f->db_path, f->next_gen);
         else
@@ -135,8 +136,9 @@ static void folder_main(void *arg) {
 }
 
 void sqlite_folder_submit(sqlite_folder *f, struct log_row *const *rows, size_t count,
-                          int64_t last_id, msglog *sealed, uint64_t next_gen) {
+                          int64_t last_id, msglog *sealed, uint64_t next_gen, int retry) {
     uv_mutex_lock(&f->mu);
+    f->retry = retry;
     f->rows = rows;
     f->count = count;
     f->last_id = last_id;
@@ -199,7 +201,7 @@ static int folder_connect(sqlite_folder *f, const char *db_path, char *err, size
         snprintf(err, errlen, "sqlite: folder connection: %s", sqlite3_errmsg(f->fs.db));
         return STORE_ERR_UNAVAILABLE;
     }
-    f->fs.warn_conflicts = 1;
+    f->fs.sync_normal = 1;
     return fold_stmts_prepare(&f->fs, f->fs.db, err, errlen);
 }
 

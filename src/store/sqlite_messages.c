@@ -9,15 +9,11 @@
  * batch. A batch whose write fails is undone (rows, seqs) and the file cut back to its last good
  * byte; while it cannot be cut back, appends answer STORE_ERR_UNAVAILABLE.
  *
- * Owns: the statements, the chat states and their rows, the log files (through msglog.h) and the
- * lock file that keeps a second process off the same database.
+ * Owns: the statements, the chat states and their rows, the log files (through msglog.h).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include "store/sqlite_msg.h"
 #include "util/log.h"
@@ -380,25 +376,6 @@ int sqlite_messages_patch_summary(sqlite_messages *m, store_job *job, store_chat
 
 /* ---- open and close ---- */
 
-/* Takes "<db>.lock" for the life of the store: two processes appending to one database through
- * two logs would each miss the other's unfolded rows. */
-static int take_lock(sqlite_messages *m, char *err, size_t errlen) {
-    size_t n = strlen(m->db_path) + 8;
-    char *path = malloc(n);
-    if (!path) {
-        snprintf(err, errlen, "sqlite: out of memory");
-        return STORE_ERR_NOMEM;
-    }
-    snprintf(path, n, "%s.lock", m->db_path);
-    m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    int rc = m->lock_fd >= 0 && flock(m->lock_fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno;
-    if (rc != 0)
-        snprintf(err, errlen, "sqlite: %s: %s", path,
-                 rc == EWOULDBLOCK ? "the database is in use by another process" : strerror(rc));
-    free(path);
-    return rc == 0 ? 0 : STORE_ERR_UNAVAILABLE;
-}
-
 int sqlite_messages_open(sqlite3 *db, const char *path, sqlite_messages **out, char *err,
                          size_t errlen) {
     sqlite_messages *m = calloc(1, sizeof *m);
@@ -409,12 +386,9 @@ int sqlite_messages_open(sqlite3 *db, const char *path, sqlite_messages **out, c
     }
     m->db = db;
     m->evict_at = STORE_SEQ_CACHE_MAX;
-    m->lock_fd = -1;
     m->active.fd = m->spare.fd = m->failed.fd = -1;
     buf_init(&m->batch, 0);
-    int rc = take_lock(m, err, errlen);
-    if (rc == 0)
-        rc = sqlite_prepare_list(db, msg_sql, m->stmt, MSG_STMT_COUNT, err, errlen);
+    int rc = sqlite_prepare_list(db, msg_sql, m->stmt, MSG_STMT_COUNT, err, errlen);
     if (rc == 0)
         rc = fold_stmts_prepare(&m->fold, db, err, errlen);
     return rc == 0 ? sqlite_fold_recover(m, err, errlen) : rc;
@@ -446,8 +420,6 @@ void sqlite_messages_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
     if (m->chats)
         imap_each(m->chats, chat_state_free, m);
     imap_free(m->chats);
-    if (m->lock_fd >= 0)
-        close(m->lock_fd); /* releases the flock */
     buf_free(&m->batch);
     free(m->batch_rows);
     free(m->sealed_rows);

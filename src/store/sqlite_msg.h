@@ -8,10 +8,11 @@
  * A fold starts when the active file is big or old enough: the file is sealed (another one takes
  * the appends) and every row in memory — all from that file — goes to the folder thread in one
  * array, chat by chat. The folder inserts them on a connection of its own, in transactions of
- * about FOLDER_CHUNK_US committed without an fsync, syncs the database files once, and makes the
- * file ready to be the next active one. Then the store thread frees those rows. Rows are immutable
- * once made: the folder reads them while the store thread goes on appending (it only links new rows
- * after them). A chat's rows in memory are always its highest seqs.
+ * about FOLDER_CHUNK_US committed without an fsync, makes them durable with one last small
+ * transaction committed with an fsync, and makes the file ready to be the next active one. Then the
+ * store thread frees those rows. Rows are immutable once made: the folder reads them while the
+ * store thread goes on appending (it only links new rows after them). A chat's rows in memory are
+ * always its highest seqs.
  *
  * Both connections write, one at a time: the store thread's batches and the folder's chunks take
  * the folder's write lock (sqlite_messages_lock_writes) around their transactions, so neither
@@ -63,6 +64,8 @@ enum fold_stmt_id {
     FOLD_BEGIN,
     FOLD_COMMIT,
     FOLD_ROLLBACK,
+    FOLD_SYNC_FULL,
+    FOLD_SYNC_NORMAL,
     FOLD_STMT_COUNT
 };
 
@@ -70,6 +73,7 @@ struct fold_stmts {
     sqlite3 *db;
     sqlite3_stmt *stmt[FOLD_STMT_COUNT];
     int warn_conflicts; /* the folder's: a row already stored there would be a bug */
+    int sync_normal;    /* the connection commits with synchronous = NORMAL (the folder's) */
     uint64_t conflicts; /* rows found already stored */
 };
 
@@ -78,7 +82,6 @@ typedef struct sqlite_folder sqlite_folder;
 struct sqlite_messages {
     sqlite3 *db;
     char *db_path;
-    int lock_fd; /* "<db>.lock", flock'd: one process owns the database and its log */
     sqlite3_stmt *stmt[MSG_STMT_COUNT];
     struct fold_stmts fold;       /* on the store's connection: replay and the last fold */
     sqlite_folder *folder;        /* NULL until sqlite_messages_start_folder */
@@ -89,7 +92,8 @@ struct sqlite_messages {
     int64_t last_id;              /* the highest message id handed out */
     msglog active;                /* the file appends go to */
     msglog spare;                 /* the next active file, made ready beforehand (fd -1: none) */
-    msglog failed;                /* a sealed file whose fold failed, to submit again */
+    msglog failed;                /* a sealed file whose fold failed, to submit again … */
+    int64_t retry_at_ms;          /* … at this time */
     int folding;                  /* the folder holds the sealed file and its rows */
     int64_t active_since_ms;      /* when the active file got its first record (0: none yet) */
     int64_t sealed_last_id;       /* rows with ids up to this one are in the sealed file */
@@ -109,21 +113,22 @@ void sqlite_msg_drop_rows(sqlite_messages *m, struct chat_state *e, size_t n);
 
 /* sqlite_fold.c: the fold statements on a connection; inserting rows with them inside the
  * caller's transaction (each chat's rows contiguous in rows[], its last seq raised at its end);
- * syncing the database files; replaying the log files left by the last run (at open); stopping
- * the folder and folding what is left (at close). */
+ * making the fold transactions so far durable; replaying the log files left by the last run (at
+ * open); stopping the folder and folding what is left (at close). */
 int fold_stmts_prepare(struct fold_stmts *fs, sqlite3 *db, char *err, size_t errlen);
 void fold_stmts_finalize(struct fold_stmts *fs);
 int fold_stmt_exec(struct fold_stmts *fs, enum fold_stmt_id id);
 int fold_insert_rows(struct fold_stmts *fs, struct log_row *const *rows, size_t count);
 int fold_record_last_id(struct fold_stmts *fs, int64_t id);
-int fold_sync_database(const char *db_path);
+int fold_make_durable(struct fold_stmts *fs, int64_t last_id);
 int sqlite_fold_recover(sqlite_messages *m, char *err, size_t errlen);
 void sqlite_fold_close(sqlite_messages *m, sqlite_checkpointer *ckpt);
 
 /* sqlite_folder.c: the folder thread. start opens its connection (hooked to the checkpointer);
  * submit hands it rows (valid until it is done with them), the last id to record and the sealed
  * file (moved in: *sealed is left closed), to be made the file of generation next_gen once
- * folded; poll answers 1 once the fold is done, with its status and the file (moved out: the
+ * folded (retry: a fold of these rows failed before, so some may be in the table already);
+ * poll answers 1 once the fold is done, with its status and the file (moved out: the
  * next active file with STORE_OK, fd -1 if it could not be made ready; the sealed file as it was
  * otherwise), 0 while it runs; stop waits for a fold that runs, ends the thread, frees f and
  * answers as poll would. lock/unlock: the write lock both connections share (NULL: no folder
@@ -131,7 +136,7 @@ void sqlite_fold_close(sqlite_messages *m, sqlite_checkpointer *ckpt);
 int sqlite_folder_start(const char *db_path, sqlite_checkpointer *ckpt, sqlite_folder **out,
                         char *err, size_t errlen);
 void sqlite_folder_submit(sqlite_folder *f, struct log_row *const *rows, size_t count,
-                          int64_t last_id, msglog *sealed, uint64_t next_gen);
+                          int64_t last_id, msglog *sealed, uint64_t next_gen, int retry);
 int sqlite_folder_poll(sqlite_folder *f, int *status, msglog *file);
 int sqlite_folder_stop(sqlite_folder *f, sqlite_checkpointer *ckpt, int *status, msglog *file);
 void sqlite_folder_lock(sqlite_folder *f);

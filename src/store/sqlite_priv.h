@@ -55,8 +55,8 @@ void sqlite_chats_close(sqlite_chats *c);
 int sqlite_chats_run(sqlite_chats *c, store_job *job);
 
 /* Message appends through the message log (sqlite_messages.c, sqlite_fold.c, sqlite_msg.h). */
-/* Takes the database's lock file ("<path>.lock": STORE_ERR_UNAVAILABLE when another process holds
- * it), replays into the table the log files a previous run left, and starts a new log file. */
+/* Replays into the table the message log files a previous run left and starts new ones. The
+ * caller (sqlite.c) holds the database's lock file: no other process uses the log. */
 int sqlite_messages_open(sqlite3 *db, const char *path, sqlite_messages **out, char *err,
                          size_t errlen);
 /* Stops the folder (with ckpt, the checkpointer it is hooked to), folds every logged row into the

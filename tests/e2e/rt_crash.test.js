@@ -16,7 +16,7 @@
 //   and the first server (and its unfolded log) is unaffected.
 
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { test } = require('node:test');
@@ -370,4 +370,49 @@ test('a second server on the same data dir is refused; the first keeps working a
   api.server = again;
   assert.deepEqual(await history(api, p.chat, p.b.token), [...r.acked, next.message],
     'history after SIGKILL of the first server and a restart');
+});
+
+// The rows in the messages table as another process sees them: the sqlite3 CLI opens the database
+// and closes it again, as a backup script or an operator would.
+function countFromOutside(dataDir) {
+  const r = spawnSync('sqlite3', [path.join(dataDir, 'convo.db'), 'SELECT COUNT(*) FROM messages'],
+    { encoding: 'utf8', timeout: 10000 });
+  assert.equal(r.status, 0, `sqlite3: ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+// Polls until the table holds n rows (the folder has run), opening and closing the database from
+// another process each time.
+async function waitFolded(dataDir, n) {
+  const deadline = Date.now() + 15000;
+  let seen = -1;
+  while (Date.now() < deadline) {
+    seen = countFromOutside(dataDir);
+    if (seen === n) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`the messages table holds ${seen} rows, not ${n}, 15 s on (no fold?)`);
+}
+
+// Regression (review of the message log): the folder once fsynced the database through a
+// descriptor of its own; closing it dropped SQLite's POSIX locks on the file, and the next process
+// to open and close the database (the sqlite3 CLI here) deleted the live WAL: what was committed
+// after that went to an unlinked file, and a crash lost it.
+test('another process opening and closing the database after a fold takes nothing from the server', T, async (t) => {
+  const dataDir = path.join(h.tempDir(t, 'convo-e2e-rt-crash4-'), 'data');
+  const first = await start(t, dataDir);
+  const api = new k.Api(first);
+  const p = await rt.pair(t, first, api, { category: 'devops' });
+  const r1 = await burst(p, ['A', 'B'], 10);
+  await waitFolded(dataDir, 20); // folded, and the database opened and closed from outside
+  assert.ok(fs.existsSync(path.join(dataDir, 'convo.db-wal')),
+    'the WAL of the running server was deleted by another process closing the database');
+  const r2 = await burst(p, ['C', 'D'], 10);
+  await waitFolded(dataDir, 40); // the second fold, committed while the outside opens went on
+  await sigkill(first);
+  const again = await start(t, dataDir, api);
+  api.server = again;
+  const all = [...r1.acked, ...r2.acked];
+  assertContiguous(all, 1, 40, 'acks of both rounds');
+  assert.deepEqual(await history(api, p.chat, p.a.token), all, 'history after SIGKILL and a restart');
 });
