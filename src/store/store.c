@@ -182,7 +182,8 @@ static int store_split(store_job *batch, store_job **appends, store_job **rest) 
 
 /* Appends first, handed back as soon as they are durable, then the rest in one transaction: an
  * ack waits for nothing else. Appends only depend on their chat existing, so the one exception
- * is a chat created earlier in the same batch: then the rest goes first. */
+ * is a chat created earlier in the same batch: then the rest goes first. (An append queued after
+ * its chat's end cannot be in the batch: rt/ refuses a send to a chat it has ended.) */
 static void store_run_jobs(store *s, store_job *batch, size_t count) {
     store_job *appends, *rest;
     int rest_first = store_split(batch, &appends, &rest);
