@@ -509,6 +509,35 @@ static void test_folds_while_open(void **state) {
     assert_int_equal(sf_query_i64(fx, "SELECT last_id FROM message_ids"), 12);
 }
 
+/* A fold that fails (another connection holds SQLite's write lock past the folder's busy
+ * timeout) is tried again later and loses nothing; appends go on being acknowledged meanwhile,
+ * since they never wait for SQLite's write lock. */
+static void test_fold_retried_after_failure(void **state) {
+    sf_fixture *fx = *state;
+    sqlite_fold_set_age_ms(0);
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    uint64_t t0 = uv_hrtime();
+    append_upto(fx, s, chat, 1, 5); /* a fold starts after the first and waits for the lock */
+    assert_true(uv_hrtime() - t0 < 4000000000ull); /* acked well inside the 5 s busy wait */
+    uv_sleep(6000); /* the folder's BEGIN gives up: the fold failed, to be tried again */
+    append_upto(fx, s, chat, 6, 8);
+    assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(lock);
+    for (int i = 0; i < 200 && count_beside(fx, "SELECT COUNT(*) FROM messages") < 8; i++)
+        uv_sleep(50);
+    assert_int_equal(count_beside(fx, "SELECT COUNT(*) FROM messages"), 8);
+    record r[16];
+    messages_after(fx, s, chat, 0, 100, r);
+    expect_seqs(r, 1, 8);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 8);
+    assert_int_equal(log_files(fx), 0);
+}
+
 /* ---- a process that dies after its acks (a child, so that the store is never closed) ---- */
 
 #define CHILD_CHECK(cond)                                                                          \
@@ -869,6 +898,7 @@ int main(void) {
         T(test_read_mark_sees_unfolded_appends),
         T(test_reads_see_unfolded_rows),
         T(test_folds_while_open),
+        T(test_fold_retried_after_failure),
         T(test_crash_replays_the_log),
         T(test_failed_log_write_is_undone),
         T(test_checkpoints_run_while_open),
