@@ -283,8 +283,7 @@ static void put_u32(unsigned char *p, uint32_t v) {
 }
 
 static void put_i64(unsigned char *p, int64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)((uint64_t)v >> (8 * i));
+    put_u64(p, (uint64_t)v);
 }
 
 static uint16_t get_u16(const unsigned char *p) {
@@ -299,10 +298,7 @@ static uint32_t get_u32(const unsigned char *p) {
 }
 
 static int64_t get_i64(const unsigned char *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return (int64_t)v;
+    return (int64_t)get_u64(p);
 }
 
 void msglog_encode(const msglog *log, buf *out, const store_message *m) {

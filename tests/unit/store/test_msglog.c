@@ -17,7 +17,6 @@
 #include <stdint.h>
 
 #include <cmocka.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "store/msglog.h"
+#include "store_fixture.h"
 #include "util/buf.h"
 #include "util/crc32c.h"
 
@@ -38,36 +38,10 @@
 
 /* ---- fixture ---- */
 
-typedef struct fixture {
-    char dir[64];
-    char db[128]; /* "<dir>/convo.db": the log files are named after it */
-} fixture;
-
+/* The store tests' fixture: a mkdtemp directory, removed with every file in it; the log files
+ * are named after fx->path ("<dir>/convo.db"). */
 static int setup(void **state) {
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    strcpy(fx->dir, "/tmp/convo-msglog-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->db, sizeof fx->db, "%s/convo.db", fx->dir);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *fx = *state;
-    DIR *d = opendir(fx->dir);
-    assert_non_null(d);
-    for (struct dirent *e; (e = readdir(d));) {
-        char p[sizeof fx->dir + 260];
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof p, "%s/%s", fx->dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(fx->dir), 0);
-    free(fx);
-    return 0;
+    return sf_setup(state, "/tmp/convo-msglog-XXXXXX");
 }
 
 /* ---- messages ---- */
@@ -241,7 +215,7 @@ static unsigned char *read_file(const char *path, size_t *len) {
     return d;
 }
 
-static void make_file(const fixture *fx, const char *name) {
+static void make_file(const sf_fixture *fx, const char *name) {
     char p[256];
     snprintf(p, sizeof p, "%s/%s", fx->dir, name);
     write_file(p, "x", 1);
@@ -263,12 +237,12 @@ static void encode_all(const msglog *log, buf *b, const store_message *msgs, siz
 /* Creates generation gen of fx's database (no preallocation) holding msgs[0..n) (one write) and
  * closes it; the file's path is returned (malloc'd), and the records' end offsets in the file in
  * ends. */
-static char *write_log(const fixture *fx, uint64_t gen, const store_message *msgs, size_t n,
+static char *write_log(const sf_fixture *fx, uint64_t gen, const store_message *msgs, size_t n,
                        size_t *ends) {
     msglog log;
     buf b;
     buf_init(&b, 0);
-    assert_int_equal(msglog_create(&log, fx->db, gen, 0), 0);
+    assert_int_equal(msglog_create(&log, fx->path, gen, 0), 0);
     encode_all(&log, &b, msgs, n, ends);
     assert_int_equal(msglog_write(&log, b.data, b.len, n), 0);
     char *path = strdup(log.path);
@@ -317,11 +291,11 @@ static void assert_file_header(const unsigned char *d, uint64_t gen) {
 
 /* Several writes of several records come back in order with every field equal. */
 static void test_write_and_replay_round_trip(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     const store_message msgs[] = {msg_short(), msg_big(), msg_korean(), msg_last()};
     const size_t n = sizeof msgs / sizeof msgs[0];
     msglog log;
-    assert_int_equal(msglog_create(&log, fx->db, 1, 0), 0);
+    assert_int_equal(msglog_create(&log, fx->path, 1, 0), 0);
     assert_true(log.fd >= 0);
     assert_int_equal(log.gen, 1);
     buf b;
@@ -360,11 +334,11 @@ static void test_write_and_replay_round_trip(void **state) {
  * fields, little-endian. The generation has every byte distinct so that one out of place is seen.
  */
 static void test_record_layout_on_disk(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     const uint64_t gen = 0x0102030405060708u;
     const store_message m = msg_big();
     char *path = write_log(fx, gen, &m, 1, NULL);
-    char *named = msglog_path(fx->db, gen);
+    char *named = msglog_path(fx->path, gen);
     assert_non_null(named);
     assert_string_equal(path, named);
     size_t len;
@@ -410,7 +384,7 @@ static void test_record_layout_on_disk(void **state) {
 /* Cut at every byte (inside the file header, a length, a CRC, a payload, or on a record boundary):
  * replay returns exactly the records wholly before the cut, and no error. */
 static void test_torn_tail(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     const store_message msgs[] = {msg_short(), msg_korean(), msg_big()};
     const size_t n = sizeof msgs / sizeof msgs[0];
     size_t ends[3];
@@ -444,7 +418,7 @@ static void test_torn_tail(void **state) {
 /* A flipped byte anywhere in record k (its length, CRC or payload): replay returns exactly the
  * records before k, and no error. A flip inside the file header (magic or generation): nothing. */
 static void test_flipped_byte_stops_before_record(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     const store_message msgs[] = {msg_short(), msg_korean(), msg_last()};
     const size_t n = sizeof msgs / sizeof msgs[0];
     size_t ends[3];
@@ -481,10 +455,10 @@ static void test_flipped_byte_stops_before_record(void **state) {
 /* A file with only its header, an empty one, one cut inside the header and one with a wrong magic
  * (whole records after it) hold nothing: 0 records, 0. A missing file: a negative errno. */
 static void test_empty_and_foreign_files(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     uint64_t records = 99;
     msglog log;
-    assert_int_equal(msglog_create(&log, fx->db, 1, 0), 0);
+    assert_int_equal(msglog_create(&log, fx->path, 1, 0), 0);
     char *only_header = strdup(log.path);
     assert_non_null(only_header);
     msglog_close(&log, 0);
@@ -544,7 +518,7 @@ static void test_empty_and_foreign_files(void **state) {
  * asked for as 4 under its own name, copied to generation 4's name, or has its header rewritten
  * to say 4 (then the header matches, but every record's checksum was seeded with 3). */
 static void test_generation_mismatch(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     const store_message msgs[] = {msg_short(), msg_korean(), msg_last()};
     size_t ends[3];
     char *path3 = write_log(fx, 3, msgs, 3, ends);
@@ -567,7 +541,7 @@ static void test_generation_mismatch(void **state) {
     unsigned char *d = read_file(path3, &len);
     assert_int_equal(len, ends[2]);
     assert_file_header(d, 3);
-    char *path4 = msglog_path(fx->db, 4);
+    char *path4 = msglog_path(fx->path, 4);
     assert_non_null(path4);
     write_file(path4, d, len); /* gen 3's bytes under gen 4's name */
     records = 99;
@@ -600,9 +574,9 @@ static void test_generation_mismatch(void **state) {
  * not read, and the file keeps its length. A preallocation shorter than the header, or than the
  * records, is only a start. */
 static void test_preallocated_file(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     msglog log;
-    assert_int_equal(msglog_create(&log, fx->db, 1, PREALLOC), 0);
+    assert_int_equal(msglog_create(&log, fx->path, 1, PREALLOC), 0);
     assert_int_equal(log.gen, 1);
     assert_int_equal(log.size, FILE_HEADER_BYTES);
     assert_int_equal(log.rows, 0);
@@ -675,7 +649,7 @@ static void test_preallocated_file(void **state) {
     msglog_close(&log, 1);
 
     /* shorter than the header: just the header */
-    assert_int_equal(msglog_create(&log, fx->db, 2, 5), 0);
+    assert_int_equal(msglog_create(&log, fx->path, 2, 5), 0);
     assert_int_equal(log.size, FILE_HEADER_BYTES);
     assert_int_equal(file_size(log.path), FILE_HEADER_BYTES);
     d = read_file(log.path, &len);
@@ -684,7 +658,7 @@ static void test_preallocated_file(void **state) {
     msglog_close(&log, 1);
 
     /* shorter than the records: the file grows past it */
-    assert_int_equal(msglog_create(&log, fx->db, 3, 100), 0);
+    assert_int_equal(msglog_create(&log, fx->path, 3, 100), 0);
     assert_int_equal(file_size(log.path), 100);
     encode_all(&log, &b, msgs, 2, NULL);
     assert_int_equal(msglog_write(&log, b.data, b.len, 2), 0);
@@ -704,11 +678,11 @@ static void test_preallocated_file(void **state) {
  * generation 3: D, whole at the start, does not read; A2 of A's exact length puts the old B on a
  * record boundary, and it still does not read. */
 static void test_reuse_file(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     const store_message a = msg_big(), b_ = msg_korean(), c = msg_short(), dm = msg_last();
     const store_message abc[] = {a, b_, c};
     msglog one, two, three;
-    assert_int_equal(msglog_create(&one, fx->db, 1, PREALLOC), 0);
+    assert_int_equal(msglog_create(&one, fx->path, 1, PREALLOC), 0);
     buf b;
     buf_init(&b, 0);
     size_t ends[3];
@@ -716,8 +690,8 @@ static void test_reuse_file(void **state) {
     for (size_t i = 0; i < 3; i++)
         ends[i] += FILE_HEADER_BYTES;
     assert_int_equal(msglog_write(&one, b.data, b.len, 3), 0);
-    char *path1 = strdup(one.path), *path2 = msglog_path(fx->db, 2),
-         *path3 = msglog_path(fx->db, 3);
+    char *path1 = strdup(one.path), *path2 = msglog_path(fx->path, 2),
+         *path3 = msglog_path(fx->path, 3);
     assert_non_null(path1);
     assert_non_null(path2);
     assert_non_null(path3);
@@ -730,7 +704,7 @@ static void test_reuse_file(void **state) {
     const int fd = one.fd;
 
     /* ---- reuse as generation 2 ---- */
-    assert_int_equal(msglog_reuse(&two, &one, fx->db, 2), 0);
+    assert_int_equal(msglog_reuse(&two, &one, fx->path, 2), 0);
     assert_int_equal(one.fd, -1);
     assert_null(one.path);
     msglog_close(&one, 1); /* closed: does nothing, removes nothing */
@@ -744,7 +718,7 @@ static void test_reuse_file(void **state) {
     assert_true(file_exists(path2));
     uint64_t *gens;
     size_t count;
-    assert_int_equal(msglog_list(fx->db, &gens, &count), 0);
+    assert_int_equal(msglog_list(fx->path, &gens, &count), 0);
     assert_int_equal(count, 1);
     assert_int_equal(gens[0], 2);
     free(gens);
@@ -788,7 +762,7 @@ static void test_reuse_file(void **state) {
     free(d);
 
     /* ---- reuse as generation 3 ---- */
-    assert_int_equal(msglog_reuse(&three, &two, fx->db, 3), 0);
+    assert_int_equal(msglog_reuse(&three, &two, fx->path, 3), 0);
     assert_int_equal(two.fd, -1);
     assert_null(two.path);
     assert_int_equal(three.gen, 3);
@@ -828,10 +802,10 @@ static void test_reuse_file(void **state) {
 /* A reuse that cannot rename (the new name's directory is missing) fails with a negative errno
  * and leaves old as it was: open, its name, its generation, its records. */
 static void test_reuse_failure_leaves_old(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     const store_message msgs[] = {msg_short(), msg_korean()};
     msglog old, next;
-    assert_int_equal(msglog_create(&old, fx->db, 1, PREALLOC), 0);
+    assert_int_equal(msglog_create(&old, fx->path, 1, PREALLOC), 0);
     buf b;
     buf_init(&b, 0);
     encode_all(&old, &b, msgs, 2, NULL);
@@ -862,9 +836,9 @@ static void test_reuse_failure_leaves_old(void **state) {
 /* msglog_path names generations; msglog_list finds exactly this database's, ascending, among
  * decoys; an empty directory gives none; a missing one, a negative errno. */
 static void test_list_generations(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     char want[256];
-    char *p = msglog_path(fx->db, 12);
+    char *p = msglog_path(fx->path, 12);
     assert_non_null(p);
     snprintf(want, sizeof want, "%s/convo.db-msglog.12", fx->dir);
     assert_string_equal(p, want);
@@ -872,14 +846,14 @@ static void test_list_generations(void **state) {
 
     uint64_t *gens = (uint64_t *)1;
     size_t count = 99;
-    assert_int_equal(msglog_list(fx->db, &gens, &count), 0); /* nothing yet */
+    assert_int_equal(msglog_list(fx->path, &gens, &count), 0); /* nothing yet */
     assert_null(gens);
     assert_int_equal(count, 0);
 
     static const uint64_t made[] = {3, 1, 12};
     for (size_t i = 0; i < 3; i++) {
         msglog log;
-        assert_int_equal(msglog_create(&log, fx->db, made[i], 0), 0);
+        assert_int_equal(msglog_create(&log, fx->path, made[i], 0), 0);
         msglog_close(&log, 0);
     }
     static const char *const decoys[] = {
@@ -891,7 +865,7 @@ static void test_list_generations(void **state) {
     for (size_t i = 0; i < sizeof decoys / sizeof decoys[0]; i++)
         make_file(fx, decoys[i]);
 
-    assert_int_equal(msglog_list(fx->db, &gens, &count), 0);
+    assert_int_equal(msglog_list(fx->path, &gens, &count), 0);
     assert_int_equal(count, 3);
     assert_non_null(gens);
     assert_int_equal(gens[0], 1);
@@ -912,9 +886,9 @@ static void test_list_generations(void **state) {
  * alone; msglog_close(log, 1) removes the file, msglog_close(log, 0) keeps it, and a closed
  * msglog does nothing. */
 static void test_create_exclusive_and_close_remove(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     msglog a, again;
-    assert_int_equal(msglog_create(&a, fx->db, 5, 0), 0);
+    assert_int_equal(msglog_create(&a, fx->path, 5, 0), 0);
     char *path = strdup(a.path);
     assert_non_null(path);
     buf b;
@@ -924,7 +898,7 @@ static void test_create_exclusive_and_close_remove(void **state) {
     assert_int_equal(msglog_write(&a, b.data, b.len, 1), 0);
     const uint64_t size = file_size(path);
 
-    assert_int_equal(msglog_create(&again, fx->db, 5, 0), -EEXIST);
+    assert_int_equal(msglog_create(&again, fx->path, 5, 0), -EEXIST);
     assert_int_equal(again.fd, -1);
     msglog_close(&again, 1); /* closed: must not remove a's file */
     assert_int_equal(file_size(path), size);
@@ -937,7 +911,7 @@ static void test_create_exclusive_and_close_remove(void **state) {
     assert_false(file_exists(path));
 
     msglog c;
-    assert_int_equal(msglog_create(&c, fx->db, 5, 0), 0); /* free again */
+    assert_int_equal(msglog_create(&c, fx->path, 5, 0), 0); /* free again */
     msglog_close(&c, 0);
     assert_true(file_exists(path));
     msglog_close(&c, 1); /* already closed: does nothing */
@@ -951,11 +925,11 @@ static void test_create_exclusive_and_close_remove(void **state) {
 /* Bytes past the log's size (a write that failed part way, here even a whole valid record) are
  * cut back by msglog_cut; the next write goes after the good records. */
 static void test_cut_after_failed_write(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     const store_message msgs[] = {msg_short(), msg_korean()};
     const store_message extra = msg_big(), next = msg_last();
     msglog log;
-    assert_int_equal(msglog_create(&log, fx->db, 1, 0), 0);
+    assert_int_equal(msglog_create(&log, fx->path, 1, 0), 0);
     buf b;
     buf_init(&b, 0);
     encode_all(&log, &b, msgs, 2, NULL);
@@ -994,7 +968,7 @@ static void test_cut_after_failed_write(void **state) {
 
 /* A callback returning non-zero stops replay at once and its value is returned. */
 static void test_callback_stops_replay(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     const store_message msgs[] = {msg_short(), msg_korean(), msg_last()};
     char *path = write_log(fx, 1, msgs, 3, NULL);
     static const struct {
@@ -1015,9 +989,9 @@ static void test_callback_stops_replay(void **state) {
 /* rows and size advance with each successful write (size: the file's length); a failed write
  * changes neither. */
 static void test_rows_and_size_accounting(void **state) {
-    fixture *fx = *state;
+    sf_fixture *fx = *state;
     msglog log;
-    assert_int_equal(msglog_create(&log, fx->db, 4, 0), 0);
+    assert_int_equal(msglog_create(&log, fx->path, 4, 0), 0);
     assert_int_equal(log.size, FILE_HEADER_BYTES);
     assert_int_equal(log.rows, 0);
     assert_int_equal(log.gen, 4);
@@ -1071,20 +1045,20 @@ static void test_rows_and_size_accounting(void **state) {
 int main(void) {
     fill_big_strings();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_write_and_replay_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_record_layout_on_disk, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flipped_byte_stops_before_record, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_and_foreign_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_generation_mismatch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_preallocated_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reuse_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reuse_failure_leaves_old, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_generations, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_exclusive_and_close_remove, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_after_failed_write, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_callback_stops_replay, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rows_and_size_accounting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_and_replay_round_trip, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_record_layout_on_disk, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_torn_tail, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_flipped_byte_stops_before_record, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_and_foreign_files, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_generation_mismatch, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_preallocated_file, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_reuse_file, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_reuse_failure_leaves_old, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_list_generations, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_create_exclusive_and_close_remove, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_cut_after_failed_write, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_callback_stops_replay, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_rows_and_size_accounting, setup, sf_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -330,20 +330,6 @@ static size_t log_files(sf_fixture *fx) {
     return count;
 }
 
-/* Counts rows with a connection of its own while the store is open (WAL: it sees what the
- * store committed, folds included). */
-static int64_t count_beside(sf_fixture *fx, const char *sql) {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-}
-
 /* Appends go before the other jobs of their batch, except after a chat created in that batch:
  * a second connection holds the write lock so that the store thread waits in a ping's BEGIN
  * while the creation and the append queue up behind it, as one batch. */
@@ -399,7 +385,7 @@ static void test_read_mark_sees_unfolded_appends(void **state) {
     store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
     append_upto(fx, s, chat, 1, 3);
-    assert_int_equal(count_beside(fx, "SELECT COUNT(*) FROM messages"), 0); /* not folded */
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 0); /* not folded */
     sf_status_rec read = {0};
     assert_int_equal(
         sf_status_call(fx, store_chat_mark_read(s, chat, 2, 10, sf_on_status, &read), &read),
@@ -453,7 +439,7 @@ static void test_reads_see_unfolded_rows(void **state) {
     sf_close_store(fx, s);
     s = sf_open_store(fx);
     append_upto(fx, s, chat, 4, 6);
-    assert_int_equal(count_beside(fx, "SELECT COUNT(*) FROM messages"), 3);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 3);
     record r[16];
     messages_after(fx, s, chat, 0, 100, r);
     expect_seqs(r, 1, 6);
@@ -489,10 +475,10 @@ static void test_folds_while_open(void **state) {
     store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
     append_upto(fx, s, chat, 1, 10);
-    for (int i = 0; i < 100 && count_beside(fx, "SELECT COUNT(*) FROM messages") < 10; i++)
+    for (int i = 0; i < 100 && sf_query_i64(fx, "SELECT COUNT(*) FROM messages") < 10; i++)
         uv_sleep(20);
-    assert_int_equal(count_beside(fx, "SELECT COUNT(*) FROM messages"), 10);
-    assert_int_equal(count_beside(fx, "SELECT last_seq FROM chats"), 10);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 10);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 10);
     assert_int_equal(log_files(fx), 2); /* the active file, and a folded one kept for reuse */
     record again = append(fx, s, chat, 1 + 4 % 2, "c4", "edited");
     assert_int_equal(again.status, STORE_OK);
@@ -527,9 +513,9 @@ static void test_fold_retried_after_failure(void **state) {
     append_upto(fx, s, chat, 6, 8);
     assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(lock);
-    for (int i = 0; i < 200 && count_beside(fx, "SELECT COUNT(*) FROM messages") < 8; i++)
+    for (int i = 0; i < 200 && sf_query_i64(fx, "SELECT COUNT(*) FROM messages") < 8; i++)
         uv_sleep(50);
-    assert_int_equal(count_beside(fx, "SELECT COUNT(*) FROM messages"), 8);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 8);
     record r[16];
     messages_after(fx, s, chat, 0, 100, r);
     expect_seqs(r, 1, 8);
@@ -620,14 +606,14 @@ static void test_crash_replays_the_log(void **state) {
     sqlite_fold_set_age_ms(60000);
     run_child(fx, child_appends_fifty, NULL);
     assert_int_equal(log_files(fx), 2); /* the active file and the next one, made ready */
-    assert_int_equal(count_beside(fx, "SELECT COUNT(*) FROM messages"), 0);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 0);
     store *s = sf_open_store(fx);
     assert_int_equal(log_files(fx), 2); /* replayed and removed; new active and next files */
-    assert_int_equal(count_beside(fx, "SELECT COUNT(*) FROM messages WHERE id = seq AND "
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages WHERE id = seq AND "
                                       "text = 'm' || seq AND client_msg_id = 'c' || seq AND "
                                       "sender_id = 1 + seq % 2"),
                      50);
-    assert_int_equal(count_beside(fx, "SELECT last_seq FROM chats"), 50);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 50);
     record again = append(fx, s, 1, 1, "c10", "m10");
     assert_int_equal(again.msg.duplicate, 1);
     assert_int_equal(again.msg.seq, 10);

@@ -36,7 +36,8 @@ store *sf_open_store(sf_fixture *fx);
 void sf_on_shutdown(int status, void *arg);
 /* Shuts the store down, runs the loop until the store's handle is closed, frees it. */
 void sf_close_store(sf_fixture *fx, store *s);
-/* Runs one query on the file after the store closed it; returns the first column of row one. */
+/* Runs one query on the file with a read-only connection of its own (while the store is open it
+ * sees what the store committed); returns the first column of row one. */
 int64_t sf_query_i64(sf_fixture *fx, const char *sql);
 /* Runs the loop until nothing is left to do. */
 void sf_run(sf_fixture *fx);
