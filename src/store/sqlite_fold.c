@@ -11,7 +11,6 @@
  * and its rows go in with ON CONFLICT DO NOTHING.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,11 +6,11 @@
  * without an fsync (synchronous = NORMAL) under the write lock the store's connection takes too;
  * between two of them the store thread's batches get their turn. Once every row is in, the
  * transactions are made durable (one small last transaction committed with an fsync of the WAL),
- * and the sealed file is made ready to be the next active one
- * (renamed, new header, synced): the store thread then frees the rows and swaps files without
- * waiting for a disk. A fold that fails is rolled back chunk by chunk as it goes and reported,
- * its file handed back as it was; the store thread submits it again (rows already in are
- * skipped: ON CONFLICT DO NOTHING).
+ * and the sealed file is made ready to be the next active one (renamed, new header, synced): the
+ * store thread then frees the rows and swaps files without waiting for a disk. A fold that fails
+ * stops at the failing chunk (rolled back; the chunks before it stay in) and is reported, its
+ * file handed back as it was; the store thread submits it again a second later (rows already in
+ * are skipped: ON CONFLICT DO NOTHING).
  *
  * Owns: the thread, its connection and statements, the write lock, the submission slot.
  */
