@@ -37,7 +37,48 @@ int sqlite_msg_exec(sqlite_messages *m, enum msg_stmt_id id) {
 
 /* ---- chat states and rows ---- */
 
+/* The map key of a retry's identity: FNV-1a over chat, sender and clientMsgId, never 0 (imap's
+ * reserved key). Rows whose keys collide are chained through same_key. */
+static int64_t row_key(int64_t chat_id, int64_t sender_id, const char *client_msg_id) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    unsigned char ids[16];
+    for (int i = 0; i < 8; i++) {
+        ids[i] = (unsigned char)((uint64_t)chat_id >> (8 * i));
+        ids[8 + i] = (unsigned char)((uint64_t)sender_id >> (8 * i));
+    }
+    for (size_t i = 0; i < sizeof ids; i++)
+        h = (h ^ ids[i]) * 0x100000001b3ull;
+    for (const unsigned char *c = (const unsigned char *)client_msg_id; *c; c++)
+        h = (h ^ *c) * 0x100000001b3ull;
+    return h ? (int64_t)h : 1;
+}
+
+static int key_add(sqlite_messages *m, struct log_row *r) {
+    int64_t key = row_key(r->m.chat_id, r->m.sender_id, r->m.client_msg_id);
+    r->same_key = imap_get(m->by_key, key);
+    return imap_put(m->by_key, key, r) == 0 ? STORE_OK : STORE_ERR_NOMEM;
+}
+
+static void key_remove(sqlite_messages *m, struct log_row *r) {
+    int64_t key = row_key(r->m.chat_id, r->m.sender_id, r->m.client_msg_id);
+    struct log_row *head = imap_get(m->by_key, key);
+    if (head == r) {
+        if (r->same_key)
+            imap_replace(m->by_key, key, r->same_key);
+        else
+            imap_del(m->by_key, key);
+        return;
+    }
+    for (struct log_row *p = head; p; p = p->same_key) {
+        if (p->same_key == r) {
+            p->same_key = r->same_key;
+            return;
+        }
+    }
+}
+
 static void row_free(sqlite_messages *m, struct log_row *r) {
+    key_remove(m, r);
     m->unfolded_rows--;
     m->unfolded_bytes -= r->size;
     free(r);
@@ -177,11 +218,13 @@ static int take_stored(store_job *job, int64_t id, int64_t seq, int64_t sent_at,
     return STORE_OK;
 }
 
-/* 1 with the row in the job when the chat's unfolded rows hold the repeat, else 0. */
-static int find_unfolded(const struct chat_state *e, store_job *job) {
+/* 1 with the row in the job when the unfolded rows hold the repeat, else 0: one map look-up,
+ * however many rows a chat has waiting. */
+static int find_unfolded(sqlite_messages *m, store_job *job) {
     const store_message *msg = &job->row.message;
-    for (const struct log_row *r = e->first; r; r = r->next) {
-        if (r->m.sender_id == msg->sender_id &&
+    int64_t key = row_key(msg->chat_id, msg->sender_id, msg->client_msg_id);
+    for (const struct log_row *r = imap_get(m->by_key, key); r; r = r->same_key) {
+        if (r->m.chat_id == msg->chat_id && r->m.sender_id == msg->sender_id &&
             strcmp(r->m.client_msg_id, msg->client_msg_id) == 0) {
             int status = take_stored(job, r->m.id, r->m.seq, r->m.sent_at_ms, r->m.text);
             return status == STORE_OK ? 1 : status;
@@ -234,7 +277,12 @@ static int append_new(sqlite_messages *m, struct chat_state *e, store_job *job, 
     struct log_row *r = row_new(msg, m->last_id + 1, e->last_seq + 1, now);
     if (!r)
         return STORE_ERR_NOMEM;
+    if (key_add(m, r) != STORE_OK) {
+        free(r);
+        return STORE_ERR_NOMEM;
+    }
     if (batch_rows_push(m, r) != STORE_OK) {
+        key_remove(m, r);
         free(r);
         return STORE_ERR_NOMEM;
     }
@@ -253,7 +301,7 @@ static int append_one(sqlite_messages *m, store_job *job, int64_t now) {
     int status = chat_state_get(m, job->row.message.chat_id, &e);
     if (status != STORE_OK)
         return status;
-    int found = find_unfolded(e, job);
+    int found = find_unfolded(m, job);
     if (found == 0 && folded_seq(e) > 0)
         found = find_folded(m, job);
     if (found != 0)
@@ -380,7 +428,8 @@ int sqlite_messages_open(sqlite3 *db, const char *path, sqlite_messages **out, c
                          size_t errlen) {
     sqlite_messages *m = calloc(1, sizeof *m);
     *out = m;
-    if (!m || !(m->chats = imap_new()) || !(m->db_path = strdup(path))) {
+    if (!m || !(m->chats = imap_new()) || !(m->by_key = imap_new()) ||
+        !(m->db_path = strdup(path))) {
         snprintf(err, errlen, "sqlite: out of memory");
         return STORE_ERR_NOMEM;
     }
@@ -418,8 +467,9 @@ void sqlite_messages_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
         sqlite3_finalize(m->stmt[i]);
     fold_stmts_finalize(&m->fold);
     if (m->chats)
-        imap_each(m->chats, chat_state_free, m);
+        imap_each(m->chats, chat_state_free, m); /* before by_key: freeing a row unmaps it */
     imap_free(m->chats);
+    imap_free(m->by_key);
     buf_free(&m->batch);
     free(m->batch_rows);
     free(m->sealed_rows);

@@ -32,8 +32,9 @@
 
 /* One message not yet folded; its strings live in bytes[]. Immutable but for next. */
 struct log_row {
-    struct log_row *next; /* the chat's next unfolded row (seq + 1) */
-    size_t size;          /* bytes of this allocation */
+    struct log_row *next;     /* the chat's next unfolded row (seq + 1) */
+    struct log_row *same_key; /* the next row whose (chat, sender, clientMsgId) hashes alike */
+    size_t size;              /* bytes of this allocation */
     store_message m;
     char bytes[];
 };
@@ -83,11 +84,12 @@ struct sqlite_messages {
     sqlite3 *db;
     char *db_path;
     sqlite3_stmt *stmt[MSG_STMT_COUNT];
-    struct fold_stmts fold;       /* on the store's connection: replay and the last fold */
-    sqlite_folder *folder;        /* NULL until sqlite_messages_start_folder */
-    imap *chats;                  /* chat id → struct chat_state */
-    size_t evict_at;              /* the map size at which idle states are dropped next */
-    size_t unfolded_rows;         /* rows on every chat's list */
+    struct fold_stmts fold; /* on the store's connection: replay and the last fold */
+    sqlite_folder *folder;  /* NULL until sqlite_messages_start_folder */
+    imap *chats;            /* chat id → struct chat_state */
+    imap *by_key;         /* hash of (chat, sender, clientMsgId) → rows with that hash: retries */
+    size_t evict_at;      /* the map size at which idle states are dropped next */
+    size_t unfolded_rows; /* rows on every chat's list */
     size_t unfolded_bytes;        /* and their memory */
     int64_t last_id;              /* the highest message id handed out */
     msglog active;                /* the file appends go to */

@@ -71,6 +71,16 @@ static int imap_grow(imap *m) {
     return 0;
 }
 
+int imap_replace(imap *m, int64_t key, void *value) {
+    if (key == 0 || m->cap == 0)
+        return -1;
+    size_t i = imap_find(m, key);
+    if (m->slots[i].key != key)
+        return -1;
+    m->slots[i].value = value;
+    return 0;
+}
+
 int imap_put(imap *m, int64_t key, void *value) {
     if (key == 0)
         return -1;

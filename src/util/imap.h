@@ -15,6 +15,9 @@ void imap_free(imap *m);
 void *imap_get(const imap *m, int64_t key);
 /* Inserts or replaces. 0, or -1 when memory ran out. key 0 is reserved (refused). */
 int imap_put(imap *m, int64_t key, void *value);
+/* Sets the value of a key already in the map (never grows it, so it cannot run out of memory).
+ * 0, or -1 when the key is not there. */
+int imap_replace(imap *m, int64_t key, void *value);
 /* Removes key and returns its value, or NULL. */
 void *imap_del(imap *m, int64_t key);
 size_t imap_count(const imap *m);

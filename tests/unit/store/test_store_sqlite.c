@@ -467,6 +467,48 @@ static void test_reads_see_unfolded_rows(void **state) {
     sf_close_store(fx, s);
 }
 
+static void on_message_status(int status, const store_message *msg, void *arg) {
+    (void)msg;
+    int *failed = arg;
+    *failed += status != STORE_OK;
+}
+
+/* Many rows of one chat waiting to be folded (a flood into one chat): retries are found through
+ * the map of (chat, sender, clientMsgId), the oldest as well as the newest; the same client id
+ * from the other sender, or in another chat, is a new message. */
+static void test_retries_among_many_unfolded_rows(void **state) {
+    sf_fixture *fx = *state;
+    sqlite_fold_set_age_ms(60000);
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2), other = create_chat(fx, s, 3, 4);
+    const int n = 5000;
+    int failed = 0;
+    char id[16];
+    for (int i = 1; i <= n; i++) {
+        snprintf(id, sizeof id, "c%d", i);
+        assert_int_equal(store_message_append(s, chat, 1, id, "x", on_message_status, &failed), 0);
+    }
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(failed, 0);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 0); /* all waiting */
+    int probes[] = {1, 2, n / 2, n - 1, n};
+    for (size_t k = 0; k < sizeof probes / sizeof probes[0]; k++) {
+        snprintf(id, sizeof id, "c%d", probes[k]);
+        record again = append(fx, s, chat, 1, id, "retry");
+        assert_int_equal(again.msg.duplicate, 1);
+        assert_int_equal(again.msg.seq, probes[k]);
+        assert_string_equal(again.text, "x");
+    }
+    record theirs = append(fx, s, chat, 2, "c1", "same id, other sender");
+    assert_int_equal(theirs.msg.duplicate, 0);
+    assert_int_equal(theirs.msg.seq, n + 1);
+    record elsewhere = append(fx, s, other, 3, "c1", "same id, other chat");
+    assert_int_equal(elsewhere.msg.duplicate, 0);
+    assert_int_equal(elsewhere.msg.seq, 1);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), n + 2);
+}
+
 /* With folds after every batch: the table fills while the store is open, folded files are kept
  * for reuse only, and a retry of a folded message is still answered with its stored row. */
 static void test_folds_while_open(void **state) {
@@ -883,6 +925,7 @@ int main(void) {
         T(test_second_store_on_the_file_is_refused),
         T(test_read_mark_sees_unfolded_appends),
         T(test_reads_see_unfolded_rows),
+        T(test_retries_among_many_unfolded_rows),
         T(test_folds_while_open),
         T(test_fold_retried_after_failure),
         T(test_crash_replays_the_log),

@@ -74,8 +74,29 @@ static void test_random_against_reference(void **state) {
     imap_free(m);
 }
 
+/* imap_replace changes a value in place and refuses an absent key; it never grows the map, even
+ * at the load where a put would. */
+static void test_replace(void **state) {
+    (void)state;
+    imap *m = imap_new();
+    int v[64];
+    assert_int_equal(imap_replace(m, 5, &v[0]), -1);
+    assert_int_equal(imap_replace(m, 0, &v[0]), -1);
+    for (int i = 1; i <= 11; i++) /* 11 of 16 slots: the next put would grow the map */
+        assert_int_equal(imap_put(m, i, &v[i]), 0);
+    for (int i = 1; i <= 11; i++)
+        assert_int_equal(imap_replace(m, i, &v[20 + i]), 0);
+    for (int i = 1; i <= 11; i++)
+        assert_ptr_equal(imap_get(m, i), &v[20 + i]);
+    assert_int_equal(imap_replace(m, 12, &v[0]), -1);
+    assert_null(imap_get(m, 12));
+    assert_int_equal(imap_count(m), 11);
+    imap_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_replace),
         cmocka_unit_test(test_put_get_replace_delete),
         cmocka_unit_test(test_growth_and_each),
         cmocka_unit_test(test_random_against_reference),
