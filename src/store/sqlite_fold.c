@@ -62,8 +62,7 @@ void fold_stmts_finalize(struct fold_stmts *fs) {
 }
 
 int fold_stmt_exec(struct fold_stmts *fs, enum fold_stmt_id id) {
-    sqlite3_stmt *st = fs->stmt[id];
-    return sqlite_finish(st, sqlite3_step(st));
+    return sqlite_step_done(fs->stmt[id], SQLITE_OK);
 }
 
 /* Inserts one row. 1 inserted, 0 already stored, or a negative store_status. */
@@ -206,13 +205,9 @@ static int seal(sqlite_messages *m) {
     return 0;
 }
 
-struct drop_ctx {
-    sqlite_messages *m;
-};
-
 static void drop_folded(void *ctx, int64_t key, void *value) {
     (void)key;
-    sqlite_messages *m = ((struct drop_ctx *)ctx)->m;
+    sqlite_messages *m = ctx;
     struct chat_state *e = value;
     size_t n = 0;
     for (const struct log_row *r = e->first; r && r->m.id <= m->sealed_last_id; r = r->next)
@@ -229,8 +224,7 @@ static void fold_done(sqlite_messages *m, int status, msglog *file) {
         m->retry_at_ms = store_now_ms() + FOLD_RETRY_MS;
         return;
     }
-    struct drop_ctx dc = {m};
-    imap_each(m->chats, drop_folded, &dc);
+    imap_each(m->chats, drop_folded, m);
     m->sealed_count = 0;
     m->folding = 0;
     msglog_close(&m->spare, 1);

@@ -30,11 +30,6 @@ static const char *const msg_sql[MSG_STMT_COUNT] = {
     [MSG_COMMIT] = "COMMIT",
 };
 
-int sqlite_msg_exec(sqlite_messages *m, enum msg_stmt_id id) {
-    sqlite3_stmt *st = m->stmt[id];
-    return sqlite_finish(st, sqlite3_step(st));
-}
-
 /* ---- chat states and rows ---- */
 
 /* The map key of a retry's identity: FNV-1a over chat, sender and clientMsgId, never 0 (imap's
@@ -363,11 +358,11 @@ void sqlite_messages_append_batch(sqlite_messages *m, store_job *jobs) {
     buf_reset(&m->batch);
     m->batch.failed = 0;
     m->batch_count = 0;
-    int usable = log_usable(m) && sqlite_msg_exec(m, MSG_BEGIN_READ) == STORE_OK;
+    int usable = log_usable(m) && sqlite_step_done(m->stmt[MSG_BEGIN_READ], SQLITE_OK) == STORE_OK;
     for (store_job *job = jobs; job; job = job->next)
         job->status = usable ? append_one(m, job, now) : STORE_ERR_UNAVAILABLE;
     if (usable)
-        sqlite_msg_exec(m, MSG_COMMIT); /* ends the read transaction */
+        sqlite_step_done(m->stmt[MSG_COMMIT], SQLITE_OK); /* ends the read transaction */
     if (batch_write(m, now) != 0)
         for (store_job *job = jobs; job; job = job->next)
             job->status = STORE_ERR_UNAVAILABLE; /* repeats too: they may name an undone row */

@@ -107,9 +107,6 @@ struct sqlite_messages {
     int log_broken; /* a write failed and the file could not be cut back */
 };
 
-/* Runs a cached statement with no parameters and no row (sqlite_messages.c). */
-int sqlite_msg_exec(sqlite_messages *m, enum msg_stmt_id id);
-
 /* Frees the first n unfolded rows of e (sqlite_messages.c). */
 void sqlite_msg_drop_rows(sqlite_messages *m, struct chat_state *e, size_t n);
 

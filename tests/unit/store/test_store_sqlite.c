@@ -357,6 +357,13 @@ static void test_append_after_create_in_one_batch(void **state) {
     sf_close_store(fx, s);
 }
 
+/* Waits (at most 10 s) until the table holds n messages: the folder has run. */
+static void wait_folded(sf_fixture *fx, int64_t n) {
+    for (int i = 0; i < 500 && sf_query_i64(fx, "SELECT COUNT(*) FROM messages") < n; i++)
+        uv_sleep(20);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), n);
+}
+
 /* The database belongs to one process: a second store on the same file is refused (two logs
  * would each miss the other's unfolded rows); the first keeps working. */
 static void test_second_store_on_the_file_is_refused(void **state) {
@@ -517,9 +524,7 @@ static void test_folds_while_open(void **state) {
     store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
     append_upto(fx, s, chat, 1, 10);
-    for (int i = 0; i < 100 && sf_query_i64(fx, "SELECT COUNT(*) FROM messages") < 10; i++)
-        uv_sleep(20);
-    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 10);
+    wait_folded(fx, 10);
     assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 10);
     assert_int_equal(log_files(fx), 2); /* the active file, and a folded one kept for reuse */
     record again = append(fx, s, chat, 1 + 4 % 2, "c4", "edited");
@@ -555,15 +560,69 @@ static void test_fold_retried_after_failure(void **state) {
     append_upto(fx, s, chat, 6, 8);
     assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(lock);
-    for (int i = 0; i < 200 && sf_query_i64(fx, "SELECT COUNT(*) FROM messages") < 8; i++)
-        uv_sleep(50);
-    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 8);
+    wait_folded(fx, 8);
     record r[16];
     messages_after(fx, s, chat, 0, 100, r);
     expect_seqs(r, 1, 8);
     sf_close_store(fx, s);
     assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), 8);
     assert_int_equal(log_files(fx), 0);
+}
+
+struct cap_counts {
+    int ok, unavailable, other;
+};
+
+static void on_cap_message(int status, const store_message *msg, void *arg) {
+    (void)msg;
+    struct cap_counts *c = arg;
+    if (status == STORE_OK)
+        c->ok++;
+    else if (status == STORE_ERR_UNAVAILABLE)
+        c->unavailable++;
+    else
+        c->other++;
+}
+
+/* While folds cannot run (the write lock held elsewhere), rows wait in memory up to
+ * STORE_UNFOLDED_BYTES_MAX; past it appends are refused with STORE_ERR_UNAVAILABLE instead of
+ * growing. Once folds run again, every acknowledged row reaches the table and appends resume. */
+static void test_unfolded_cap_refuses_then_recovers(void **state) {
+    sf_fixture *fx = *state;
+    sqlite_fold_set_age_ms(60000); /* only the file's size starts a fold */
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    static char text[STORE_TEXT_MAX + 1];
+    memset(text, 'x', STORE_TEXT_MAX);
+    struct cap_counts c = {0};
+    char id[16];
+    const int most = 2 * (STORE_UNFOLDED_BYTES_MAX / STORE_TEXT_MAX); /* twice what fits */
+    for (int i = 0; i < most && c.unavailable == 0; i += 256) {
+        for (int j = i; j < i + 256; j++) {
+            snprintf(id, sizeof id, "c%d", j);
+            assert_int_equal(store_message_append(s, chat, 1, id, text, on_cap_message, &c), 0);
+        }
+        uv_run(&fx->loop, UV_RUN_DEFAULT);
+    }
+    assert_int_equal(c.other, 0);
+    assert_true(c.unavailable > 0);
+    /* Refused once the rows held reach the cap: a row is its text and less than 512 bytes more. */
+    assert_true(c.ok >= STORE_UNFOLDED_BYTES_MAX / (STORE_TEXT_MAX + 512));
+    assert_true(c.ok <= STORE_UNFOLDED_BYTES_MAX / STORE_TEXT_MAX + 1);
+    assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(lock);
+    for (int i = 0; i < 1500 && sf_query_i64(fx, "SELECT COUNT(*) FROM messages") < c.ok; i++)
+        uv_sleep(20);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), c.ok);
+    record after = append(fx, s, chat, 2, "after", "folds run again");
+    assert_int_equal(after.status, STORE_OK);
+    assert_int_equal(after.msg.seq, c.ok + 1);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), c.ok + 1);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), c.ok + 1);
 }
 
 /* ---- a process that dies after its acks (a child, so that the store is never closed) ---- */
@@ -928,6 +987,7 @@ int main(void) {
         T(test_retries_among_many_unfolded_rows),
         T(test_folds_while_open),
         T(test_fold_retried_after_failure),
+        T(test_unfolded_cap_refuses_then_recovers),
         T(test_crash_replays_the_log),
         T(test_failed_log_write_is_undone),
         T(test_checkpoints_run_while_open),
