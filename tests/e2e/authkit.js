@@ -64,7 +64,7 @@ class Api {
   // (harness request() shape). json is sent as application/json; a POST/PATCH/DELETE without a
   // body is sent with Content-Length: 0.
   async call(method, urlPath, opts = {}) {
-    const { json, headers = {}, token, cookie, origin, ip, server } = opts;
+    const { json, headers = {}, token, cookie, origin, ip, server, timeoutMs } = opts;
     let { body } = opts;
     const hdrs = { 'X-Real-IP': ip || this.ip };
     if (json !== undefined) {
@@ -87,7 +87,7 @@ class Api {
     }
     if (origin !== undefined) hdrs.Origin = origin;
     Object.assign(hdrs, headers);
-    const res = await h.request(`${(server || this.server).url}${urlPath}`, { method, headers: hdrs, body });
+    const res = await h.request(`${(server || this.server).url}${urlPath}`, { method, headers: hdrs, body, timeoutMs });
     const j = res.json;
     if (j && typeof j === 'object' && typeof j.accessToken === 'string') this.rememberToken(j.accessToken);
     for (const c of setCookies(res)) {
