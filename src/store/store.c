@@ -158,48 +158,61 @@ static void store_hand_back(store *s, store_job *batch) {
     uv_async_send(&s->async);
 }
 
-/* Splits a batch into its message appends and the other jobs, each list in queue order. Returns
- * 1 when a chat creation comes before an append (which may be to that chat). */
-static int store_split(store_job *batch, store_job **appends, store_job **rest) {
-    store_job **a = appends, **r = rest;
-    int creates = 0, create_first = 0;
-    for (store_job *job = batch, *next; job; job = next) {
+/* Whether a job's answer depends on the messages stored so far (a chat's history, summaries,
+ * a user's context), or an append may depend on it (a chat's creation): an append queued after
+ * such a job must not run before it. */
+static int store_job_orders_appends(const store_job *job) {
+    switch (job->kind) {
+        case STORE_JOB_CHAT_CREATE:
+        case STORE_JOB_MESSAGES_AFTER:
+        case STORE_JOB_CHATS_FOR_USER:
+        case STORE_JOB_CHATS_ACTIVE:
+        case STORE_JOB_USER_CONTEXT_LOAD:
+            return 1;
+        default:
+            return 0;
+    }
+}
+
+/* Takes from batch its longest head in which no append follows a job that orders appends, and
+ * runs it: the head's appends first, handed back as soon as they are durable, then the rest in
+ * one transaction — an ack waits for nothing else, and every job still sees the appends queued
+ * before it and none queued after. Returns the jobs not taken. */
+static store_job *store_run_head(store *s, store_job *batch) {
+    store_job *appends = NULL, *rest = NULL, **a = &appends, **r = &rest, *job = batch, *next;
+    int ordered = 0;
+    for (; job; job = next) {
         next = job->next;
         if (job->kind == STORE_JOB_MESSAGE_APPEND) {
-            create_first |= creates;
+            if (ordered)
+                break;
             *a = job;
             a = &job->next;
         } else {
-            creates |= job->kind == STORE_JOB_CHAT_CREATE;
+            ordered |= store_job_orders_appends(job);
             *r = job;
             r = &job->next;
         }
     }
     *a = NULL;
     *r = NULL;
-    return create_first;
-}
-
-/* Appends first, handed back as soon as they are durable, then the rest in one transaction: an
- * ack waits for nothing else. Appends only depend on their chat existing, so the one exception
- * is a chat created earlier in the same batch: then the rest goes first. (An append queued after
- * its chat's end cannot be in the batch: rt/ refuses a send to a chat it has ended.) */
-static void store_run_jobs(store *s, store_job *batch, size_t count) {
-    store_job *appends, *rest;
-    int rest_first = store_split(batch, &appends, &rest);
-    if (rest && rest_first) {
-        store_run_batch(s, rest);
-        store_hand_back(s, rest);
-    }
     if (appends) {
         s->ops->append_batch(s->ctx, appends);
         atomic_fetch_add(&s->commits, 1);
         store_hand_back(s, appends);
     }
-    if (rest && !rest_first) {
+    if (rest) {
         store_run_batch(s, rest);
         store_hand_back(s, rest);
     }
+    return job;
+}
+
+/* Runs a batch head by head. (An append queued after its chat's end cannot be in the batch: rt/
+ * refuses a send to a chat it has ended.) */
+static void store_run_jobs(store *s, store_job *batch, size_t count) {
+    while (batch)
+        batch = store_run_head(s, batch);
     atomic_fetch_add(&s->jobs, count);
 }
 

@@ -357,6 +357,42 @@ static void test_append_after_create_in_one_batch(void **state) {
     sf_close_store(fx, s);
 }
 
+/* Jobs queued together still see the appends queued before them and none queued after: a
+ * chat.sync sent before a message must not bring that message back (appends otherwise run first
+ * in their batch). All of it queues behind a ping that waits for a lock held elsewhere. */
+static void test_read_before_append_in_one_batch(void **state) {
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    record first = append(fx, s, chat, 1, "a", "before");
+    assert_int_equal(first.status, STORE_OK);
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sf_status_rec ping = {0};
+    assert_int_equal(store_ping(s, sf_on_status, &ping), 0);
+    uv_sleep(100); /* the store thread has taken the ping alone and waits for the lock */
+    record early[16] = {{0}}, late[16] = {{0}}, msg[2] = {{0}};
+    assert_int_equal(store_messages_after(s, chat, 1, 0, 10, on_list_messages, early), 0);
+    assert_int_equal(store_message_append(s, chat, 2, "b", "after", on_message, &msg[0]), 0);
+    assert_int_equal(store_message_append(s, chat, 1, "c", "later", on_message, &msg[1]), 0);
+    assert_int_equal(store_messages_after(s, chat, 1, 0, 10, on_list_messages, late), 0);
+    assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(lock);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(ping.status, STORE_OK);
+    assert_int_equal(early[0].status, STORE_OK);
+    assert_int_equal(early[0].msg.seq, 1); /* the count */
+    assert_string_equal(early[1].text, "before");
+    assert_int_equal(msg[0].msg.seq, 2);
+    assert_int_equal(msg[1].msg.seq, 3);
+    assert_int_equal(late[0].msg.seq, 3);
+    assert_string_equal(late[3].text, "later");
+    assert_true(early[0].order < msg[0].order); /* handed back in queue order too */
+    assert_true(msg[1].order < late[0].order);
+    sf_close_store(fx, s);
+}
+
 /* Waits (at most 10 s) until the table holds n messages: the folder has run. */
 static void wait_folded(sf_fixture *fx, int64_t n) {
     for (int i = 0; i < 500 && sf_query_i64(fx, "SELECT COUNT(*) FROM messages") < n; i++)
@@ -981,6 +1017,7 @@ int main(void) {
         T(test_idempotent_client_msg_id),
         T(test_unknown_chat_is_not_found),
         T(test_append_after_create_in_one_batch),
+        T(test_read_before_append_in_one_batch),
         T(test_second_store_on_the_file_is_refused),
         T(test_read_mark_sees_unfolded_appends),
         T(test_reads_see_unfolded_rows),
