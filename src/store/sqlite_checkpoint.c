@@ -17,6 +17,7 @@
 
 #include "store/sqlite_priv.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 #define CKPT_WAKE_PAGES      256   /* WAL pages (4 KiB) past which each commit wakes the thread */
 #define CKPT_RESET_PAGES     1024  /* 4 MiB of log: the writer may finish the copy … */
@@ -52,6 +53,7 @@ static void ckpt_run(sqlite_checkpointer *c, uint64_t generation) {
 }
 
 static void ckpt_main(void *arg) {
+    thread_set_name("convo-ckpt");
     sqlite_checkpointer *c = arg;
     uv_mutex_lock(&c->mu);
     for (;;) {

@@ -22,6 +22,7 @@
 
 #include "store/sqlite_msg.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 #define FOLDER_CHUNK_US        20000 /* a transaction's time, ended at the next chat boundary */
 #define FOLDER_BUSY_TIMEOUT_MS 5000  /* for locks held by other processes (none expected) */
@@ -107,6 +108,7 @@ static void folder_ready_file(msglog *file, const char *db_path, uint64_t gen) {
 }
 
 static void folder_main(void *arg) {
+    thread_set_name("convo-fold");
     sqlite_folder *f = arg;
     uv_mutex_lock(&f->mu);
     for (;;) {

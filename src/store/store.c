@@ -19,6 +19,7 @@
 
 #include "store/store_backend.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 struct store {
     uv_loop_t *loop;
@@ -229,6 +230,7 @@ static int store_wait(store *s, int wait_ms) {
 }
 
 static void store_thread_main(void *arg) {
+    thread_set_name("convo-store");
     store *s = arg;
     int wait_ms = -1;
     for (;;) {
