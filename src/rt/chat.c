@@ -15,14 +15,18 @@ static void chat_id_text(int64_t id, char out[24]) {
     snprintf(out, 24, "%lld", (long long)id);
 }
 
-struct rt_chat *rt_frame_chat(struct rt_socket *s, json_t *frame, json_t *ref) {
-    int64_t id = rt_parse_id(json_object_get(frame, "chatId"));
+/* The active chat of id, or NULL after answering NOT_IN_CHAT. */
+static struct rt_chat *chat_of_frame(struct rt_socket *s, int64_t id, json_t *ref) {
     struct rt_chat *c = s->user->chat;
     if (!c || c->id != id || c->ended) {
         rt_send_error(s, "NOT_IN_CHAT", "You are not in this chat.", ref);
         return NULL;
     }
     return c;
+}
+
+struct rt_chat *rt_frame_chat(struct rt_socket *s, json_t *frame, json_t *ref) {
+    return chat_of_frame(s, rt_parse_id(json_object_get(frame, "chatId")), ref);
 }
 
 /* ---- msg.send ---- */
@@ -73,18 +77,22 @@ static void on_appended(int status, const store_message *m, void *arg) {
 }
 
 void rt_handle_msg_send(struct rt_socket *s, json_t *frame, json_t *ref) {
-    struct rt_chat *c = rt_frame_chat(s, frame, ref);
+    json_t *text = json_object_get(frame, "text");
+    rt_msg_send(s, rt_parse_id(json_object_get(frame, "chatId")),
+                json_string_value(json_object_get(frame, "clientMsgId")), json_string_value(text),
+                json_string_length(text), ref);
+}
+
+void rt_msg_send(struct rt_socket *s, int64_t chat_id, const char *client_msg_id, const char *text,
+                 size_t text_len, json_t *ref) {
+    struct rt_chat *c = chat_of_frame(s, chat_id, ref);
     if (!c)
         return;
     struct send_op *op = calloc(1, sizeof *op);
-    char text[RT_TEXT_MAX_BYTES + 1];
-    json_t *raw = json_object_get(frame, "text");
+    char clean[RT_TEXT_MAX_BYTES + 1];
     const char *why =
-        json_is_string(raw)
-            ? rt_message_text(json_string_value(raw), json_string_length(raw), text, sizeof text)
-            : "text is required.";
-    const char *cmid = json_string_value(json_object_get(frame, "clientMsgId"));
-    if (!op || rt_client_msg_id(cmid, op->client_msg_id) != 0 || why) {
+        text ? rt_message_text(text, text_len, clean, sizeof clean) : "text is required.";
+    if (!op || rt_client_msg_id(client_msg_id, op->client_msg_id) != 0 || why) {
         rt_send_error(s, "VALIDATION_FAILED", why ? why : "clientMsgId: 1–64 visible characters.",
                       ref);
         free(op);
@@ -94,7 +102,7 @@ void rt_handle_msg_send(struct rt_socket *s, json_t *frame, json_t *ref) {
     op->ref = ref ? json_incref(ref) : NULL;
     op->handled_ns = uv_hrtime();
     rt_socket_ref(s);
-    int rc = store_message_append(s->rt->app->store, c->id, s->user->id, op->client_msg_id, text,
+    int rc = store_message_append(s->rt->app->store, c->id, s->user->id, op->client_msg_id, clean,
                                   on_appended, op);
     if (rc != 0)
         on_appended(rc, NULL, op);

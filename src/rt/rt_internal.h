@@ -25,6 +25,7 @@
 #define RT_SYNC_MAX            1000  /* messages one chat.sync answer carries at most */
 #define RT_NICKNAME_MAX        128
 #define RT_ID_MAX              32
+#define RT_FAST_TEXT_MAX       (16 * 1024) /* decoded text the msg.send fast path takes */
 
 /* What a partner may see of a user: {id, nickname, job, career}. */
 struct rt_public {
@@ -117,6 +118,10 @@ void rt_sweep_start(struct rt *rt);
 
 /* chat.c: frames about a chat */
 void rt_handle_msg_send(struct rt_socket *s, json_t *frame, json_t *ref);
+/* msg.send with its members read (text NULL when absent or not a string), from either reader:
+ * the jansson tree above or the fast path in session.c (rt_scan_msg_send). */
+void rt_msg_send(struct rt_socket *s, int64_t chat_id, const char *client_msg_id, const char *text,
+                 size_t text_len, json_t *ref);
 void rt_handle_typing(struct rt_socket *s, json_t *frame, json_t *ref);
 void rt_handle_msg_read(struct rt_socket *s, json_t *frame, json_t *ref);
 void rt_handle_chat_leave(struct rt_socket *s, json_t *frame, json_t *ref);

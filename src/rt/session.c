@@ -228,6 +228,26 @@ static void refuse_over_rate(struct rt_socket *s, json_t *frame) {
     rt_send_error(s, "RATE_LIMITED", "Too many frames; slow down.", ref);
 }
 
+/* The relay's hot path: a msg.send frame read by rt_scan_msg_send, without a JSON tree.
+ * Returns 0, having done nothing, for any frame it does not take (jansson reads those). */
+static int fast_msg_send(struct rt_socket *s, const char *data, size_t len) {
+    char text[RT_FAST_TEXT_MAX];
+    char client_msg_id[RT_CLIENT_MSG_ID_MAX + 1];
+    struct rt_send_scan f;
+    if (!rt_scan_msg_send(data, len, text, sizeof text, &f) ||
+        f.client_msg_id_len > RT_CLIENT_MSG_ID_MAX)
+        return 0;
+    json_t *ref = f.ref ? json_stringn(f.ref, f.ref_len) : NULL;
+    if (f.ref && !ref)
+        return 0;
+    memcpy(client_msg_id, f.client_msg_id, f.client_msg_id_len);
+    client_msg_id[f.client_msg_id_len] = '\0';
+    rt_msg_send(s, rt_parse_id_text(f.chat_id, f.chat_id_len), client_msg_id, text, f.text_len,
+                ref);
+    json_decref(ref);
+    return 1;
+}
+
 static void on_text(void *ctx, const char *data, size_t len) {
     struct rt_socket *s = ctx;
     if (s->gone || ws_is_closing(s->ws))
@@ -238,6 +258,8 @@ static void on_text(void *ctx, const char *data, size_t len) {
         ws_close(s->ws, CLOSE_POLICY, "rate limit");
         return;
     }
+    if (rate == RT_RATE_OK && s->user && fast_msg_send(s, data, len))
+        return;
     /* Any JSON value parses (a non-object gets an error frame, not a close); NUL escapes are
      * allowed so a "\u0000" in a text is refused as a control character, not as bad JSON. */
     json_t *frame =
