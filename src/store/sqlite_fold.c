@@ -19,9 +19,12 @@
 #include "store/sqlite_msg.h"
 #include "util/log.h"
 
-#define FOLD_ROWS     65536      /* records in the active file that start a fold … */
-#define FOLD_BYTES    (16 << 20) /* … or bytes … */
-#define FOLD_AGE_MS   2000       /* … or the age of its first record (sqlite_fold_set_age_ms) */
+/* Bigger folds put more rows of each chat on each page they write: with 4000 busy chats, going
+ * from 65,536 rows / 2 s to these took the folder and checkpointer from 0.73 to 0.45 cores at
+ * saturation (docs/benchmarks.md). The rows wait in memory meanwhile (STORE_UNFOLDED_MAX). */
+#define FOLD_ROWS     262144     /* records in the active file that start a fold … */
+#define FOLD_BYTES    (64 << 20) /* … or bytes … */
+#define FOLD_AGE_MS   4000       /* … or the age of its first record (sqlite_fold_set_age_ms) */
 #define FOLD_POLL_MS  10         /* how often the store thread looks whether a fold is done … */
 #define FOLD_RETRY_MS 1000       /* … and how long it waits after one that failed */
 #define LOG_PREALLOC  (4 << 20)  /* zeros a new log file starts with (msglog.h says why) */

@@ -31,12 +31,14 @@ enum store_status {
 };
 
 /* Limits enforced at the store boundary. */
-#define STORE_QUEUE_MAX     65536  /* queued jobs before calls answer STORE_ERR_UNAVAILABLE */
-#define STORE_BATCH_MAX     1024   /* jobs committed together in one transaction at most */
-#define STORE_SEQ_CACHE_MAX 65536  /* chats whose last seq the writer caches (idle ones dropped) */
-#define STORE_UNFOLDED_MAX  262144 /* messages logged but not yet in the table, at most … */
+#define STORE_QUEUE_MAX     65536 /* queued jobs before calls answer STORE_ERR_UNAVAILABLE */
+#define STORE_BATCH_MAX     1024  /* jobs committed together in one transaction at most */
+#define STORE_SEQ_CACHE_MAX 65536 /* chats whose last seq the writer caches (idle ones dropped) */
+/* Rows logged but not yet folded: the active file and the one being folded (each up to a few
+ * seconds of messages, sqlite_fold.c), with room for folds that fall behind for a while. */
+#define STORE_UNFOLDED_MAX 1048576 /* messages logged but not yet in the table, at most … */
 #define STORE_UNFOLDED_BYTES_MAX                                                                   \
-    (64 << 20)                       /* … and their memory: appends answer UNAVAILABLE past */
+    (256 << 20)                      /* … and their memory: appends answer UNAVAILABLE past */
 #define STORE_CATEGORY_MAX      64   /* bytes in a chat category */
 #define STORE_CLIENT_MSG_ID_MAX 128  /* bytes in a client message id */
 #define STORE_TEXT_MAX          8192 /* bytes in a message text (2000 characters of UTF-8 fit) */
