@@ -22,12 +22,13 @@
 /* Bigger folds put more rows of each chat on each page they write: with 4000 busy chats, going
  * from 65,536 rows / 2 s to these took the folder and checkpointer from 0.73 to 0.45 cores at
  * saturation (docs/benchmarks.md). The rows wait in memory meanwhile (STORE_UNFOLDED_MAX). */
-#define FOLD_ROWS     262144     /* records in the active file that start a fold … */
-#define FOLD_BYTES    (64 << 20) /* … or bytes … */
-#define FOLD_AGE_MS   4000       /* … or the age of its first record (sqlite_fold_set_age_ms) */
-#define FOLD_POLL_MS  10         /* how often the store thread looks whether a fold is done … */
-#define FOLD_RETRY_MS 1000       /* … and how long it waits after one that failed */
-#define LOG_PREALLOC  (4 << 20)  /* zeros a new log file starts with (msglog.h says why) */
+#define FOLD_ROWS      262144     /* records in the active file that start a fold … */
+#define FOLD_BYTES     (64 << 20) /* … or bytes … */
+#define FOLD_AGE_MS    4000       /* … or the age of its first record (sqlite_fold_set_age_ms) */
+#define FOLD_POLL_MS   10         /* how often the store thread looks whether a fold is done … */
+#define FOLD_RETRY_MS  1000       /* … and how long it waits after one that failed */
+#define FOLD_DROP_STEP 2048       /* folded rows freed between two batches */
+#define LOG_PREALLOC   (4 << 20)  /* zeros a new log file starts with (msglog.h says why) */
 
 static const char *const fold_sql[FOLD_STMT_COUNT] = {
     [FOLD_INSERT] = "INSERT INTO messages "
@@ -208,28 +209,39 @@ static int seal(sqlite_messages *m) {
     return 0;
 }
 
-static void drop_folded(void *ctx, int64_t key, void *value) {
-    (void)key;
-    sqlite_messages *m = ctx;
-    struct chat_state *e = value;
-    size_t n = 0;
-    for (const struct log_row *r = e->first; r && r->m.id <= m->sealed_last_id; r = r->next)
-        n++;
-    sqlite_msg_drop_rows(m, e, n);
+/* Frees at most budget rows of a finished fold, from sealed_rows[drop_at]: each chat's folded
+ * rows are the first ones on its list (later appends go to its end), in sealed_rows' order.
+ * Returns 1 while rows are left. */
+static int drop_folded(sqlite_messages *m, size_t budget) {
+    size_t end = m->sealed_count - m->drop_at > budget ? m->drop_at + budget : m->sealed_count;
+    while (m->drop_at < end) {
+        int64_t chat_id = m->sealed_rows[m->drop_at]->m.chat_id;
+        size_t n = 1;
+        while (m->drop_at + n < end && m->sealed_rows[m->drop_at + n]->m.chat_id == chat_id)
+            n++;
+        sqlite_msg_drop_rows(m, imap_get(m->chats, chat_id), n);
+        m->drop_at += n;
+    }
+    if (m->drop_at < m->sealed_count)
+        return 1;
+    m->sealed_count = m->drop_at = 0;
+    m->dropping = 0;
+    return 0;
 }
 
-/* The fold is over: with STORE_OK its rows are durable in the table (they leave memory) and
- * file is the next active one; otherwise file is the sealed file, kept to be submitted again
- * FOLD_RETRY_MS later. */
+/* The fold is over: with STORE_OK its rows are durable in the table and file is the next active
+ * one; the rows leave memory FOLD_DROP_STEP at a time between batches (freeing a fold's rows in
+ * one go stalled every ack for 30–100 ms). Otherwise file is the sealed file, kept to be
+ * submitted again FOLD_RETRY_MS later. */
 static void fold_done(sqlite_messages *m, int status, msglog *file) {
     if (status != STORE_OK) {
         m->failed = *file;
         m->retry_at_ms = store_now_ms() + FOLD_RETRY_MS;
         return;
     }
-    imap_each(m->chats, drop_folded, m);
-    m->sealed_count = 0;
     m->folding = 0;
+    m->dropping = 1;
+    m->drop_at = 0;
     msglog_close(&m->spare, 1);
     m->spare = *file;
 }
@@ -245,14 +257,15 @@ int sqlite_messages_fold_step(sqlite_messages *m) {
                              &m->failed, m->active.gen + 1, 1);
         return FOLD_POLL_MS;
     }
+    if (m->dropping)
+        return drop_folded(m, FOLD_DROP_STEP) ? 0 : FOLD_POLL_MS;
     if (m->folding) {
         int status;
         msglog file;
         if (!sqlite_folder_poll(m->folder, &status, &file))
             return FOLD_POLL_MS;
         fold_done(m, status, &file);
-        if (status != STORE_OK)
-            return FOLD_RETRY_MS;
+        return status != STORE_OK ? FOLD_RETRY_MS : 0; /* its rows are freed first */
     }
     int wait = seal_wait_ms(m, store_now_ms());
     if (wait != 0)
@@ -270,6 +283,8 @@ void sqlite_fold_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
         m->folder = NULL;
         if (done)
             fold_done(m, status, &file);
+        if (m->dropping)
+            drop_folded(m, m->sealed_count);
         status = STORE_OK;
     }
     if (m->active.fd < 0)

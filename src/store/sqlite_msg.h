@@ -101,6 +101,8 @@ struct sqlite_messages {
     int64_t sealed_last_id;       /* rows with ids up to this one are in the sealed file */
     struct log_row **sealed_rows; /* what the folder is folding, chat by chat */
     size_t sealed_count, sealed_cap;
+    int dropping; /* the fold is done: its rows are being freed, from sealed_rows[drop_at] */
+    size_t drop_at;
     buf batch;                   /* the records of the batch being appended */
     struct log_row **batch_rows; /* its new rows, in order, to undo a failed write */
     size_t batch_count, batch_cap;

@@ -177,8 +177,10 @@ static int store_job_orders_appends(const store_job *job) {
 
 /* Takes from batch its longest head in which no append follows a job that orders appends, and
  * runs it: the head's appends first, handed back as soon as they are durable, then the rest in
- * one transaction — an ack waits for nothing else, and every job still sees the appends queued
- * before it and none queued after. Returns the jobs not taken. */
+ * one transaction — an ack waits for nothing else, and a job that reads messages still sees the
+ * appends queued before it and none queued after. (A read mark may be clamped to a seq appended
+ * after it: rt/ only sends marks up to a seq it has acked, so the clamp never lowers one.)
+ * Returns the jobs not taken. */
 static store_job *store_run_head(store *s, store_job *batch) {
     store_job *appends = NULL, *rest = NULL, **a = &appends, **r = &rest, *job = batch, *next;
     int ordered = 0;

@@ -156,7 +156,7 @@ int64_t store_now_ms(void);
 /* Opens the SQLite file at path (blocking), applies pending migrations and counts them in
  * *migrations_applied. On failure writes a reason into err and returns a negative store_status. */
 /* For tests: how old the first record of the active message log file gets before a fold starts
- * (2000 ms unless set; 0: after every batch; negative: back to the default). Set it before
+ * (4000 ms unless set; 0: after every batch; negative: back to the default). Set it before
  * store_open: the store thread reads it. */
 void sqlite_fold_set_age_ms(int ms);
 

@@ -2,7 +2,7 @@
 // SPEC §4 chat rules 3 and 4 under a crash: `msg.ack` goes out only once the message is durably
 // stored, and nothing acked is ever lost. The embedded store acks a message once its record is
 // fdatasync'd in the message log (`<data dir>/convo.db-msglog.<N>`) and folds the log into the
-// SQLite `messages` table about 1 s later (or at a clean shutdown); log files a crash leaves behind
+// SQLite `messages` table a few seconds later (or at a clean shutdown); log files a crash leaves behind
 // are replayed at start-up. rt_restart.test.js covers the clean (SIGTERM) path; this file kills the
 // server with SIGKILL — no shutdown code runs, so acked messages are, most likely, only in the log —
 // and checks after a restart on the same data dir that:
@@ -257,7 +257,7 @@ test('SIGKILL a second time right after the restart: every acked message of both
   t.diagnostic(`round 1: 40 acked in ${r1.ms} ms; log files after the kill: ${msglogFiles(dataDir)}`);
 
   // Restart; reconnect; round 2 at once: 40 new messages plus retries of round-1 messages (their
-  // rows were just replayed), then SIGKILL again well within the ~1 s fold delay.
+  // rows were just replayed), then SIGKILL again well within the 4 s fold delay.
   const second = await start(t, dataDir, api);
   const restartedAt = Date.now();
   api.server = second;
