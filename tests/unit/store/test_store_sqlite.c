@@ -330,18 +330,25 @@ static size_t log_files(sf_fixture *fx) {
     return count;
 }
 
+/* Holds the write lock on a second connection and queues a ping: once this returns, the store
+ * thread waits in the ping's BEGIN, and the jobs queued next run as one batch after COMMIT. */
+static sqlite3 *hold_store_thread(sf_fixture *fx, store *s, sf_status_rec *ping) {
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_ping(s, sf_on_status, ping), 0);
+    uv_sleep(100); /* the store thread has taken the ping alone and waits for the lock */
+    return lock;
+}
+
 /* Appends go before the other jobs of their batch, except after a chat created in that batch:
  * a second connection holds the write lock so that the store thread waits in a ping's BEGIN
  * while the creation and the append queue up behind it, as one batch. */
 static void test_append_after_create_in_one_batch(void **state) {
     sf_fixture *fx = *state;
     store *s = sf_open_store(fx);
-    sqlite3 *lock = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     sf_status_rec ping = {0};
-    assert_int_equal(store_ping(s, sf_on_status, &ping), 0);
-    uv_sleep(100); /* the store thread has taken the ping alone and waits for the lock */
+    sqlite3 *lock = hold_store_thread(fx, s, &ping);
     record chat = {0}, msg = {0};
     assert_int_equal(store_chat_create(s, "backend", 1, 2, on_chat, &chat), 0);
     assert_int_equal(store_message_append(s, 1, 1, "a", "first", on_message, &msg), 0);
@@ -366,12 +373,8 @@ static void test_read_before_append_in_one_batch(void **state) {
     int64_t chat = create_chat(fx, s, 1, 2);
     record first = append(fx, s, chat, 1, "a", "before");
     assert_int_equal(first.status, STORE_OK);
-    sqlite3 *lock = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     sf_status_rec ping = {0};
-    assert_int_equal(store_ping(s, sf_on_status, &ping), 0);
-    uv_sleep(100); /* the store thread has taken the ping alone and waits for the lock */
+    sqlite3 *lock = hold_store_thread(fx, s, &ping);
     record early[16] = {{0}}, late[16] = {{0}}, msg[2] = {{0}};
     assert_int_equal(store_messages_after(s, chat, 1, 0, 10, on_list_messages, early), 0);
     assert_int_equal(store_message_append(s, chat, 2, "b", "after", on_message, &msg[0]), 0);
