@@ -38,6 +38,7 @@
 
 enum sqlite_stmt_id {
     STMT_BEGIN,
+    STMT_BEGIN_READ,
     STMT_COMMIT,
     STMT_ROLLBACK,
     STMT_SAVEPOINT,
@@ -50,6 +51,7 @@ enum sqlite_stmt_id {
 
 static const char *const sqlite_sql[STMT_COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_BEGIN_READ] = "BEGIN",
     [STMT_COMMIT] = "COMMIT",
     [STMT_ROLLBACK] = "ROLLBACK",
     [STMT_SAVEPOINT] = "SAVEPOINT store_job",
@@ -270,9 +272,9 @@ static void sqlite_rollback(sqlite_backend *b) {
         sqlite_exec_stmt(b, STMT_ROLLBACK);
 }
 
-/* The jobs' transaction, under the write lock the folder's connection takes too. */
-static int sqlite_run_jobs(sqlite_backend *b, store_job *jobs) {
-    if (sqlite_exec_stmt(b, STMT_BEGIN) != STORE_OK)
+/* The jobs' transaction, begun with begin (STMT_BEGIN or STMT_BEGIN_READ). */
+static int sqlite_run_jobs(sqlite_backend *b, store_job *jobs, int begin) {
+    if (sqlite_exec_stmt(b, begin) != STORE_OK)
         return STORE_ERR_UNAVAILABLE;
     for (store_job *job = jobs; job; job = job->next) {
         if (sqlite_job_isolated(b, job) != 0) {
@@ -287,10 +289,16 @@ static int sqlite_run_jobs(sqlite_backend *b, store_job *jobs) {
     return 0;
 }
 
+/* A batch that writes runs under the write lock the folder's connection takes too; one that only
+ * reads runs on a snapshot without it, so it never waits for a fold's transaction (and the
+ * appends queued behind it in their batch do not either). Rows a fold has committed are still
+ * in memory until the fold is over, and reads merge the two by seq. */
 static int sqlite_run_batch(void *ctx, store_job *jobs) {
     sqlite_backend *b = ctx;
+    if (store_jobs_read_only(jobs))
+        return sqlite_run_jobs(b, jobs, STMT_BEGIN_READ);
     sqlite_messages_lock_writes(b->messages);
-    int rc = sqlite_run_jobs(b, jobs);
+    int rc = sqlite_run_jobs(b, jobs, STMT_BEGIN);
     sqlite_messages_unlock_writes(b->messages);
     return rc;
 }

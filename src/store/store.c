@@ -175,6 +175,26 @@ static int store_job_orders_appends(const store_job *job) {
     }
 }
 
+int store_jobs_read_only(const store_job *jobs) {
+    for (const store_job *job = jobs; job; job = job->next) {
+        switch (job->kind) {
+            case STORE_JOB_PING:
+            case STORE_JOB_USER_BY_EMAIL:
+            case STORE_JOB_USER_BY_ID:
+            case STORE_JOB_USER_CONTEXT_LOAD:
+            case STORE_JOB_CHATS_ACTIVE:
+            case STORE_JOB_CHATS_FOR_USER:
+            case STORE_JOB_MESSAGES_AFTER:
+            case STORE_JOB_REPORTS_LIST:
+            case STORE_JOB_BLOCKS_LIST:
+                break;
+            default:
+                return 0;
+        }
+    }
+    return 1;
+}
+
 /* Takes from batch its longest head in which no append follows a job that orders appends, and
  * runs it: the head's appends first, handed back as soon as they are durable, then the rest in
  * one transaction — an ack waits for nothing else, and a job that reads messages still sees the

@@ -150,6 +150,10 @@ typedef struct store_backend_ops {
 void *store_job_alloc(store_job *job, size_t n);
 void *store_list_push(store_job *job, size_t size);
 
+/* 1 when every job of the list only reads (look-ups, lists, history, ping): a backend may run
+ * such a batch without taking the lock its writers share. */
+int store_jobs_read_only(const store_job *jobs);
+
 /* Wall-clock time in Unix epoch milliseconds: the time a backend stamps on rows it creates. */
 int64_t store_now_ms(void);
 

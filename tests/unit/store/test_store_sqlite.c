@@ -330,51 +330,73 @@ static size_t log_files(sf_fixture *fx) {
     return count;
 }
 
-/* Holds the write lock on a second connection and queues a ping: once this returns, the store
- * thread waits in the ping's BEGIN, and the jobs queued next run as one batch after COMMIT. */
-static sqlite3 *hold_store_thread(sf_fixture *fx, store *s, sf_status_rec *ping) {
+/* Holds the write lock on a second connection and queues a write that changes nothing (user 1
+ * has no refresh tokens): once this returns, the store thread waits in that job's BEGIN, and the
+ * jobs queued next run as one batch after COMMIT. */
+static sqlite3 *hold_store_thread(sf_fixture *fx, store *s, sf_status_rec *write) {
     sqlite3 *lock = NULL;
     assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(store_ping(s, sf_on_status, ping), 0);
-    uv_sleep(100); /* the store thread has taken the ping alone and waits for the lock */
+    assert_int_equal(store_refresh_revoke_user(s, 1, sf_on_status, write), 0);
+    uv_sleep(100); /* the store thread has taken the write alone and waits for the lock */
     return lock;
 }
 
+/* A batch that only reads runs on a snapshot: it does not wait for a writer (the folder, or here
+ * another connection) to let go of the write lock, and sees what was committed before. */
+static void test_reads_do_not_wait_for_writers(void **state) {
+    sf_fixture *fx = *state;
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    record msgs[16];
+    messages_after(fx, s, chat, 0, 10, msgs); /* asserts STORE_OK */
+    assert_int_equal(msgs[0].msg.seq, 0);     /* the count: no message yet */
+    record ping = {0};
+    assert_int_equal(store_ping(s, on_status, &ping), 0);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(ping.status, STORE_OK); /* under BEGIN IMMEDIATE: UNAVAILABLE after 5 s */
+    assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(lock);
+    sf_close_store(fx, s);
+}
+
 /* Appends go before the other jobs of their batch, except after a chat created in that batch:
- * a second connection holds the write lock so that the store thread waits in a ping's BEGIN
+ * a second connection holds the write lock so that the store thread waits in a write's BEGIN
  * while the creation and the append queue up behind it, as one batch. */
 static void test_append_after_create_in_one_batch(void **state) {
     sf_fixture *fx = *state;
     store *s = sf_open_store(fx);
-    sf_status_rec ping = {0};
-    sqlite3 *lock = hold_store_thread(fx, s, &ping);
+    sf_status_rec held = {0};
+    sqlite3 *lock = hold_store_thread(fx, s, &held);
     record chat = {0}, msg = {0};
     assert_int_equal(store_chat_create(s, "backend", 1, 2, on_chat, &chat), 0);
     assert_int_equal(store_message_append(s, 1, 1, "a", "first", on_message, &msg), 0);
     assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(lock);
     uv_run(&fx->loop, UV_RUN_DEFAULT);
-    assert_int_equal(ping.status, STORE_OK);
+    assert_int_equal(held.status, STORE_OK);
     assert_int_equal(chat.status, STORE_OK);
     assert_int_equal(chat.chat.id, 1);
     assert_int_equal(msg.status, STORE_OK);
     assert_int_equal(msg.msg.seq, 1);
-    assert_true(store_commits(s) <= 3); /* the ping, then the two together (or apart) */
+    assert_true(store_commits(s) <= 3); /* the held write, then the two together (or apart) */
     sf_close_store(fx, s);
 }
 
 /* Jobs queued together still see the appends queued before them and none queued after: a
  * chat.sync sent before a message must not bring that message back (appends otherwise run first
- * in their batch). All of it queues behind a ping that waits for a lock held elsewhere. */
+ * in their batch). All of it queues behind a write that waits for a lock held elsewhere. */
 static void test_read_before_append_in_one_batch(void **state) {
     sf_fixture *fx = *state;
     store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
     record first = append(fx, s, chat, 1, "a", "before");
     assert_int_equal(first.status, STORE_OK);
-    sf_status_rec ping = {0};
-    sqlite3 *lock = hold_store_thread(fx, s, &ping);
+    sf_status_rec held = {0};
+    sqlite3 *lock = hold_store_thread(fx, s, &held);
     record early[16] = {{0}}, late[16] = {{0}}, msg[2] = {{0}};
     assert_int_equal(store_messages_after(s, chat, 1, 0, 10, on_list_messages, early), 0);
     assert_int_equal(store_message_append(s, chat, 2, "b", "after", on_message, &msg[0]), 0);
@@ -383,7 +405,7 @@ static void test_read_before_append_in_one_batch(void **state) {
     assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(lock);
     uv_run(&fx->loop, UV_RUN_DEFAULT);
-    assert_int_equal(ping.status, STORE_OK);
+    assert_int_equal(held.status, STORE_OK);
     assert_int_equal(early[0].status, STORE_OK);
     assert_int_equal(early[0].msg.seq, 1); /* the count */
     assert_string_equal(early[1].text, "before");
@@ -1021,6 +1043,7 @@ int main(void) {
         T(test_unknown_chat_is_not_found),
         T(test_append_after_create_in_one_batch),
         T(test_read_before_append_in_one_batch),
+        T(test_reads_do_not_wait_for_writers),
         T(test_second_store_on_the_file_is_refused),
         T(test_read_mark_sees_unfolded_appends),
         T(test_reads_see_unfolded_rows),
