@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "store/sqlite_msg.h"
+#include "util/imap.h"
 #include "util/log.h"
 
 /* Bigger folds put more rows of each chat on each page they write: with 4000 busy chats, going
@@ -311,9 +312,27 @@ void sqlite_fold_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
 
 struct replay_ctx {
     sqlite_messages *m;
+    imap *last_seqs; /* chat id → int64_t *: the highest seq replayed, raised once at the end */
     int64_t max_id;
     uint64_t skipped; /* rows whose chat is gone (cannot happen short of a damaged database) */
+    int status;       /* of raising the chats' last seqs */
 };
+
+/* Remembers seq if it is the highest of its chat so far. 0, or -1 when memory ran out. */
+static int note_last_seq(imap *last_seqs, int64_t chat_id, int64_t seq) {
+    int64_t *last = imap_get(last_seqs, chat_id);
+    if (!last) {
+        last = malloc(sizeof *last);
+        if (!last || imap_put(last_seqs, chat_id, last) != 0) {
+            free(last);
+            return -1;
+        }
+        *last = seq;
+    }
+    if (seq > *last)
+        *last = seq;
+    return 0;
+}
 
 static int replay_row(void *ctx, const store_message *r) {
     struct replay_ctx *rc = ctx;
@@ -322,19 +341,31 @@ static int replay_row(void *ctx, const store_message *r) {
         rc->skipped++;
         return 0;
     }
-    if (inserted < 0 || raise_last_seq(&rc->m->fold, r->chat_id, r->seq) != STORE_OK)
+    if (inserted < 0 || note_last_seq(rc->last_seqs, r->chat_id, r->seq) != 0)
         return -1;
     if (r->id > rc->max_id)
         rc->max_id = r->id;
     return 0;
 }
 
+static void raise_replayed(void *ctx, int64_t chat_id, void *value) {
+    struct replay_ctx *rc = ctx;
+    if (rc->status == STORE_OK)
+        rc->status = raise_last_seq(&rc->m->fold, chat_id, *(const int64_t *)value);
+}
+
+static void free_value(void *ctx, int64_t key, void *value) {
+    (void)ctx;
+    (void)key;
+    free(value);
+}
+
 /* Replays every file in gens into the table in one transaction. */
 static int replay_files(sqlite_messages *m, const uint64_t *gens, size_t count, char *err,
                         size_t errlen) {
-    struct replay_ctx ctx = {m, 0, 0};
+    struct replay_ctx ctx = {m, imap_new(), 0, 0, STORE_OK};
     uint64_t total = 0;
-    int rc = fold_stmt_exec(&m->fold, FOLD_BEGIN);
+    int rc = ctx.last_seqs ? fold_stmt_exec(&m->fold, FOLD_BEGIN) : STORE_ERR_NOMEM;
     for (size_t i = 0; rc == 0 && i < count; i++) {
         char *path = msglog_path(m->db_path, gens[i]);
         uint64_t records = 0;
@@ -344,6 +375,14 @@ static int replay_files(sqlite_messages *m, const uint64_t *gens, size_t count, 
                      rc < -1 ? strerror(-rc) : "database error");
         total += records;
         free(path);
+    }
+    if (rc == 0 && ctx.last_seqs) {
+        imap_each(ctx.last_seqs, raise_replayed, &ctx);
+        rc = ctx.status;
+    }
+    if (ctx.last_seqs) {
+        imap_each(ctx.last_seqs, free_value, NULL);
+        imap_free(ctx.last_seqs);
     }
     rc = rc ? rc : fold_record_last_id(&m->fold, ctx.max_id);
     rc = rc ? rc : fold_stmt_exec(&m->fold, FOLD_COMMIT);

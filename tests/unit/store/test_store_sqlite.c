@@ -792,6 +792,40 @@ static void test_crash_replays_the_log(void **state) {
     assert_int_equal(log_files(fx), 0);
 }
 
+/* Appends to chats 1 and 2 in turn: 7 messages to chat 1, 4 to chat 2, interleaved in the log. */
+static void child_appends_to_two_chats(uv_loop_t *loop, store *s, void *arg) {
+    (void)arg;
+    int64_t chat2 = 0;
+    CHILD_CHECK(store_chat_create(s, "backend", 3, 4, on_child_chat, &chat2) == 0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    CHILD_CHECK(chat2 == 2);
+    for (int i = 0; i < 11; i++) {
+        int64_t chat = i % 3 == 2 || i == 10 ? 2 : 1;
+        char id[16];
+        snprintf(id, sizeof id, "k%d", i);
+        child_msg r = {.status = 1};
+        CHILD_CHECK(
+            store_message_append(s, chat, chat == 1 ? 1 : 3, id, "x", on_child_message, &r) == 0);
+        uv_run(loop, UV_RUN_DEFAULT);
+        CHILD_CHECK(r.status == STORE_OK);
+    }
+}
+
+/* The replay raises each chat's last seq to the highest of its rows in the log, chat by chat. */
+static void test_crash_replay_raises_each_chat(void **state) {
+    sf_fixture *fx = *state;
+    sqlite_fold_set_age_ms(60000);
+    run_child(fx, child_appends_to_two_chats, NULL);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 0);
+    store *s = sf_open_store(fx);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats WHERE id = 1"), 7);
+    assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats WHERE id = 2"), 4);
+    assert_int_equal(append(fx, s, 2, 4, "next", "y").msg.seq, 5);
+    assert_int_equal(append(fx, s, 1, 2, "next", "y").msg.seq, 8);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 13);
+}
+
 static int64_t file_bytes(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
@@ -1052,6 +1086,7 @@ int main(void) {
         T(test_fold_retried_after_failure),
         T(test_unfolded_cap_refuses_then_recovers),
         T(test_crash_replays_the_log),
+        T(test_crash_replay_raises_each_chat),
         T(test_failed_log_write_is_undone),
         T(test_checkpoints_run_while_open),
         T(test_seq_cache_overflow),
