@@ -170,8 +170,7 @@ static void collect_chat(void *ctx, int64_t key, void *value) {
         m->sealed_rows[m->sealed_count++] = r;
 }
 
-/* Every row in memory, chat by chat (all from the file being sealed: the last fold freed the
- * rest). 0, or -1 when memory ran out. */
+/* Every row in memory, chat by chat, into sealed_rows (at close). 0, or -1 when memory ran out. */
 static int collect_rows(sqlite_messages *m) {
     struct collect_ctx cc = {m, 0};
     m->sealed_count = 0;
@@ -195,11 +194,21 @@ static int next_active(sqlite_messages *m, msglog *next) {
     return rc;
 }
 
-/* A new active file takes the appends; the old one and its rows go to the folder. */
+/* A new active file takes the appends; the old one and its rows go to the folder: every row in
+ * memory is the active file's (the last fold's are freed), handed over in append order — the
+ * folder sorts them by chat — and the array of the last fold takes the next file's. */
 static int seal(sqlite_messages *m) {
     msglog next;
-    if (collect_rows(m) != 0 || next_active(m, &next) != 0)
+    if (next_active(m, &next) != 0)
         return -1;
+    struct log_row **spare_rows = m->sealed_rows;
+    size_t spare_cap = m->sealed_cap;
+    m->sealed_rows = m->file_rows;
+    m->sealed_count = m->file_count;
+    m->sealed_cap = m->file_cap;
+    m->file_rows = spare_rows;
+    m->file_cap = spare_cap;
+    m->file_count = 0;
     msglog sealed = m->active;
     m->active = next;
     m->active_since_ms = 0;

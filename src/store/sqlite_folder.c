@@ -34,7 +34,7 @@ struct sqlite_folder {
     uv_mutex_t mu;
     uv_cond_t cond;
     /* under mu: the submitted fold and its outcome */
-    struct log_row *const *rows;
+    struct log_row **rows;
     size_t count;
     int64_t last_id;
     msglog file;       /* the sealed file while folding; after, the next active one (or fd -1) */
@@ -107,6 +107,17 @@ static void folder_ready_file(msglog *file, const char *db_path, uint64_t gen) {
     msglog_close(file, 1);
 }
 
+/* Rows chat by chat, each chat's in seq order: a chat's rows share pages, and its last seq is
+ * raised once. The fields compared never change once a row is made (the store thread only
+ * links new rows after it meanwhile). */
+static int by_chat_then_seq(const void *a, const void *b) {
+    const store_message *x = &(*(struct log_row *const *)a)->m;
+    const store_message *y = &(*(struct log_row *const *)b)->m;
+    if (x->chat_id != y->chat_id)
+        return x->chat_id < y->chat_id ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
 static void folder_main(void *arg) {
     thread_set_name("convo-fold");
     sqlite_folder *f = arg;
@@ -116,12 +127,15 @@ static void folder_main(void *arg) {
             uv_cond_wait(&f->cond, &f->mu);
         if (!f->submitted)
             break; /* stopping, nothing left to fold */
-        struct log_row *const *rows = f->rows;
+        struct log_row **rows = f->rows;
         size_t count = f->count;
+        int sorted = f->retry;
         int64_t last_id = f->last_id;
         msglog file = f->file;
         f->fs.warn_conflicts = !f->retry; /* a row already there is a bug only the first time */
         uv_mutex_unlock(&f->mu);
+        if (!sorted) /* the store thread hands them over in append order */
+            qsort(rows, count, sizeof *rows, by_chat_then_seq);
         int status = folder_fold(f, rows, count, last_id);
         if (status == STORE_OK)
             folder_ready_file(&file, f->db_path, f->next_gen);
@@ -137,8 +151,8 @@ static void folder_main(void *arg) {
     uv_mutex_unlock(&f->mu);
 }
 
-void sqlite_folder_submit(sqlite_folder *f, struct log_row *const *rows, size_t count,
-                          int64_t last_id, msglog *sealed, uint64_t next_gen, int retry) {
+void sqlite_folder_submit(sqlite_folder *f, struct log_row **rows, size_t count, int64_t last_id,
+                          msglog *sealed, uint64_t next_gen, int retry) {
     uv_mutex_lock(&f->mu);
     f->retry = retry;
     f->rows = rows;

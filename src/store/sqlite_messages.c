@@ -251,16 +251,16 @@ static int64_t folded_seq(const struct chat_state *e) {
     return e->first ? e->first->m.seq - 1 : e->last_seq;
 }
 
-static int batch_rows_push(sqlite_messages *m, struct log_row *r) {
-    if (m->batch_count == m->batch_cap) {
-        size_t cap = m->batch_cap ? m->batch_cap * 2 : 256;
-        struct log_row **rows = realloc(m->batch_rows, cap * sizeof *rows);
+static int file_rows_push(sqlite_messages *m, struct log_row *r) {
+    if (m->file_count == m->file_cap) {
+        size_t cap = m->file_cap ? m->file_cap * 2 : 4096;
+        struct log_row **rows = realloc(m->file_rows, cap * sizeof *rows);
         if (!rows)
             return STORE_ERR_NOMEM;
-        m->batch_rows = rows;
-        m->batch_cap = cap;
+        m->file_rows = rows;
+        m->file_cap = cap;
     }
-    m->batch_rows[m->batch_count++] = r;
+    m->file_rows[m->file_count++] = r;
     return STORE_OK;
 }
 
@@ -276,7 +276,7 @@ static int append_new(sqlite_messages *m, struct chat_state *e, store_job *job, 
         free(r);
         return STORE_ERR_NOMEM;
     }
-    if (batch_rows_push(m, r) != STORE_OK) {
+    if (file_rows_push(m, r) != STORE_OK) {
         key_remove(m, r);
         free(r);
         return STORE_ERR_NOMEM;
@@ -308,8 +308,8 @@ static int append_one(sqlite_messages *m, store_job *job, int64_t now) {
 
 /* Takes the batch's new rows back out, newest first: each is then its chat's last row. */
 static void batch_undo(sqlite_messages *m) {
-    while (m->batch_count > 0) {
-        struct log_row *r = m->batch_rows[--m->batch_count];
+    while (m->file_count > m->batch_start) {
+        struct log_row *r = m->file_rows[--m->file_count];
         struct chat_state *e = imap_get(m->chats, r->m.chat_id);
         struct log_row **link = &e->first;
         while (*link != r)
@@ -326,15 +326,14 @@ static void batch_undo(sqlite_messages *m) {
 
 /* Writes the batch's records; on failure undoes the batch and cuts the file back. */
 static int batch_write(sqlite_messages *m, int64_t now) {
-    if (m->batch_count == 0)
+    size_t count = m->file_count - m->batch_start;
+    if (count == 0)
         return 0;
-    int rc = m->batch.failed
-                 ? -ENOMEM
-                 : msglog_write(&m->active, m->batch.data, m->batch.len, m->batch_count);
+    int rc =
+        m->batch.failed ? -ENOMEM : msglog_write(&m->active, m->batch.data, m->batch.len, count);
     if (rc == 0) {
         if (m->active_since_ms == 0)
             m->active_since_ms = now;
-        m->batch_count = 0;
         return 0;
     }
     log_error("message log write failed", "path", m->active.path, "error", strerror(-rc));
@@ -357,7 +356,7 @@ void sqlite_messages_append_batch(sqlite_messages *m, store_job *jobs) {
     int64_t now = store_now_ms();
     buf_reset(&m->batch);
     m->batch.failed = 0;
-    m->batch_count = 0;
+    m->batch_start = m->file_count;
     int usable = log_usable(m) && sqlite_step_done(m->stmt[MSG_BEGIN_READ], SQLITE_OK) == STORE_OK;
     for (store_job *job = jobs; job; job = job->next)
         job->status = usable ? append_one(m, job, now) : STORE_ERR_UNAVAILABLE;
@@ -466,7 +465,7 @@ void sqlite_messages_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
     imap_free(m->chats);
     imap_free(m->by_key);
     buf_free(&m->batch);
-    free(m->batch_rows);
+    free(m->file_rows);
     free(m->sealed_rows);
     free(m->db_path);
     free(m);

@@ -99,14 +99,15 @@ struct sqlite_messages {
     int folding;                  /* the folder holds the sealed file and its rows */
     int64_t active_since_ms;      /* when the active file got its first record (0: none yet) */
     int64_t sealed_last_id;       /* rows with ids up to this one are in the sealed file */
-    struct log_row **sealed_rows; /* what the folder is folding, chat by chat */
+    struct log_row **sealed_rows; /* what the folder is folding (it sorts them chat by chat) */
     size_t sealed_count, sealed_cap;
     int dropping; /* the fold is done: its rows are being freed, from sealed_rows[drop_at] */
     size_t drop_at;
     buf batch;                   /* the records of the batch being appended */
-    struct log_row **batch_rows; /* its new rows, in order, to undo a failed write */
-    size_t batch_count, batch_cap;
-    int log_broken; /* a write failed and the file could not be cut back */
+    struct log_row **file_rows;  /* the active file's rows, in append order: a seal hands them */
+    size_t file_count, file_cap; /* over as they are; the batch's are the last ones, from … */
+    size_t batch_start;          /* … here, taken back out if its write fails */
+    int log_broken;              /* a write failed and the file could not be cut back */
 };
 
 /* Frees the first n unfolded rows of e (sqlite_messages.c). */
@@ -136,8 +137,8 @@ void sqlite_fold_close(sqlite_messages *m, sqlite_checkpointer *ckpt);
  * yet, nothing to lock). */
 int sqlite_folder_start(const char *db_path, sqlite_checkpointer *ckpt, sqlite_folder **out,
                         char *err, size_t errlen);
-void sqlite_folder_submit(sqlite_folder *f, struct log_row *const *rows, size_t count,
-                          int64_t last_id, msglog *sealed, uint64_t next_gen, int retry);
+void sqlite_folder_submit(sqlite_folder *f, struct log_row **rows, size_t count, int64_t last_id,
+                          msglog *sealed, uint64_t next_gen, int retry);
 int sqlite_folder_poll(sqlite_folder *f, int *status, msglog *file);
 int sqlite_folder_stop(sqlite_folder *f, sqlite_checkpointer *ckpt, int *status, msglog *file);
 void sqlite_folder_lock(sqlite_folder *f);
