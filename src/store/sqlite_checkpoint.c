@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <uv.h>
 
+#include "store/sqlite_paced.h"
 #include "store/sqlite_priv.h"
 #include "util/log.h"
 #include "util/thread.h"
@@ -136,7 +137,7 @@ int sqlite_checkpointer_start(sqlite3 *writer, const char *path, sqlite_checkpoi
         return STORE_ERR_NOMEM;
     }
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &c->db, flags, sqlite_paced_vfs()) != SQLITE_OK) {
         snprintf(err, errlen, "sqlite: checkpoint connection: %s",
                  c->db ? sqlite3_errmsg(c->db) : "out of memory");
         ckpt_free(c, 0);

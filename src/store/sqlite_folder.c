@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "store/sqlite_msg.h"
+#include "store/sqlite_paced.h"
 #include "util/log.h"
 #include "util/thread.h"
 
@@ -202,7 +203,7 @@ void sqlite_folder_unlock(sqlite_folder *f) {
 
 static int folder_connect(sqlite_folder *f, const char *db_path, char *err, size_t errlen) {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(db_path, &f->fs.db, flags, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(db_path, &f->fs.db, flags, sqlite_paced_vfs()) != SQLITE_OK) {
         snprintf(err, errlen, "sqlite: folder connection: %s",
                  f->fs.db ? sqlite3_errmsg(f->fs.db) : "out of memory");
         return STORE_ERR_UNAVAILABLE;
