@@ -24,6 +24,7 @@
 #define CKPT_RESET_PAGES     1024  /* 4 MiB of log: the writer may finish the copy … */
 #define CKPT_FINISH_PAGES    512   /* … when at most this much is left for it to copy … */
 #define CKPT_HARD_PAGES      16384 /* … or, waiting for the thread, past 64 MiB of log */
+#define CKPT_HURRY_PAGES     8192  /* past 32 MiB of log, background writes stop resting */
 #define CKPT_BUSY_TIMEOUT_MS 5000  /* the checkpointer waits this long for a lock */
 
 struct sqlite_checkpointer {
@@ -90,6 +91,7 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages) {
     sqlite_checkpointer *c = arg;
     int restarted = pages < c->hook_pages; /* the log began again (the thread had copied it all) */
     c->hook_pages = pages;
+    sqlite_paced_hurry(SQLITE_PACED_HURRY_WAL, pages >= CKPT_HURRY_PAGES);
     if (!restarted && pages < CKPT_WAKE_PAGES)
         return SQLITE_OK;
     uv_mutex_lock(&c->mu);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "store/sqlite_msg.h"
+#include "store/sqlite_paced.h"
 #include "util/imap.h"
 #include "util/log.h"
 
@@ -247,8 +248,10 @@ static void fold_done(sqlite_messages *m, int status, msglog *file) {
     if (status != STORE_OK) {
         m->failed = *file;
         m->retry_at_ms = store_now_ms() + FOLD_RETRY_MS;
+        sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 1); /* it has to be done again */
         return;
     }
+    sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 0);
     m->folding = 0;
     m->dropping = 1;
     m->drop_at = 0;
@@ -272,8 +275,11 @@ int sqlite_messages_fold_step(sqlite_messages *m) {
     if (m->folding) {
         int status;
         msglog file;
-        if (!sqlite_folder_poll(m->folder, &status, &file))
+        if (!sqlite_folder_poll(m->folder, &status, &file)) {
+            /* the next fold is due already: the folder's writes stop resting */
+            sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, seal_wait_ms(m, store_now_ms()) == 0);
             return FOLD_POLL_MS;
+        }
         fold_done(m, status, &file);
         return status != STORE_OK ? FOLD_RETRY_MS : 0; /* its rows are freed first */
     }
@@ -289,7 +295,9 @@ void sqlite_fold_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
     int status = STORE_OK;
     msglog file = {.fd = -1};
     if (m->folder) {
+        sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 1); /* a shutdown waits for the folder */
         int done = sqlite_folder_stop(m->folder, ckpt, &status, &file);
+        sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 0);
         m->folder = NULL;
         if (done)
             fold_done(m, status, &file);

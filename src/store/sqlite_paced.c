@@ -1,15 +1,18 @@
 /* sqlite_paced.c — the "convo-paced" VFS (sqlite_paced.h says why): a shim over the default VFS
- * whose files count the bytes written to them and sync themselves every SQLITE_PACED_BYTES.
+ * whose files count the bytes written to them and sync themselves every SQLITE_PACED_BYTES, then
+ * rest unless the store is in a hurry.
  * Everything else is passed through to the default VFS and its files unchanged.
  *
  * A paced file is this struct followed by the default VFS's own file object, which it owns.
  */
 #include "store/sqlite_paced.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/log.h"
 
@@ -24,11 +27,32 @@ static sqlite3_vfs *real_vfs;
 static sqlite3_vfs paced_vfs;
 static sqlite3_io_methods paced_methods[4]; /* by the real file's methods version, 1 to 3 */
 static atomic_uint_fast64_t paced_sync_count;
+static atomic_uint_fast64_t paced_rest_total_ns;
+static atomic_uint paced_hurry_mask; /* SQLITE_PACED_HURRY_* bits: no rests while any is set */
 static pthread_once_t paced_once = PTHREAD_ONCE_INIT;
 static int paced_register_rc = SQLITE_ERROR;
 
 static sqlite3_file *real_of(sqlite3_file *f) {
     return ((paced_file *)f)->real;
+}
+
+static uint64_t paced_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleeps SQLITE_PACED_REST times what a sync took (at most SQLITE_PACED_REST_MAX_MS). */
+static void paced_rest(uint64_t sync_ns) {
+    uint64_t ns = sync_ns * SQLITE_PACED_REST;
+    uint64_t max = (uint64_t)SQLITE_PACED_REST_MAX_MS * 1000000u;
+    if (ns > max)
+        ns = max;
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
+    atomic_fetch_add(&paced_rest_total_ns, ns);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 /* ---- files ---- */
@@ -52,7 +76,11 @@ static int paced_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 
         return SQLITE_OK;
     p->unsynced = 0;
     atomic_fetch_add(&paced_sync_count, 1);
-    return p->real->pMethods->xSync(p->real, SQLITE_SYNC_NORMAL);
+    uint64_t start = paced_now_ns();
+    rc = p->real->pMethods->xSync(p->real, SQLITE_SYNC_NORMAL);
+    if (rc == SQLITE_OK && atomic_load(&paced_hurry_mask) == 0)
+        paced_rest(paced_now_ns() - start);
+    return rc;
 }
 
 static int paced_truncate(sqlite3_file *f, sqlite3_int64 size) {
@@ -245,4 +273,19 @@ const char *sqlite_paced_vfs(void) {
 
 uint64_t sqlite_paced_syncs(void) {
     return atomic_load(&paced_sync_count);
+}
+
+uint64_t sqlite_paced_rest_ns(void) {
+    return atomic_load(&paced_rest_total_ns);
+}
+
+unsigned sqlite_paced_hurrying(void) {
+    return atomic_load(&paced_hurry_mask);
+}
+
+void sqlite_paced_hurry(unsigned reason, int on) {
+    if (on)
+        atomic_fetch_or(&paced_hurry_mask, reason);
+    else
+        atomic_fetch_and(&paced_hurry_mask, ~reason);
 }

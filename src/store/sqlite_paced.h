@@ -1,6 +1,9 @@
 /* sqlite_paced.h — a SQLite VFS for the background connections (the folder and the checkpointer):
  * the default VFS, except that every SQLITE_PACED_BYTES written to a database or WAL file are
- * fdatasync'd at once, so that the disk takes background writes in small pieces.
+ * fdatasync'd at once, so that the disk takes background writes in small pieces, and that the
+ * writing thread then rests SQLITE_PACED_REST times as long as that sync took — background
+ * writes get at most a third of the disk's time — unless the store has said it is in a hurry
+ * (a fold is due while the last one is still going on, or the WAL is long).
  *
  * Why: a disk's cache flush (what the message log's fdatasync asks for before each msg.ack) makes
  * durable everything written before it, not just the log's own page. A checkpoint copies
@@ -14,8 +17,14 @@
 
 #include <stdint.h>
 
-#define SQLITE_PACED_VFS   "convo-paced"
-#define SQLITE_PACED_BYTES (128 << 10) /* written to one file between two of its syncs, at most */
+#define SQLITE_PACED_VFS         "convo-paced"
+#define SQLITE_PACED_BYTES       (128 << 10) /* written to a file between two of its syncs, at most */
+#define SQLITE_PACED_REST        2  /* a rest after a sync: this many times its length … */
+#define SQLITE_PACED_REST_MAX_MS 20 /* … and at most this long */
+
+/* Why the store wants background writes done without rests (bits; any one set is enough). */
+#define SQLITE_PACED_HURRY_FOLD 1u /* the next fold is due and the last one is still going on */
+#define SQLITE_PACED_HURRY_WAL  2u /* the WAL has grown long */
 
 /* Registers the VFS (not as the default) once per process; safe to call from any thread.
  * 0, or a SQLite error code. */
@@ -25,7 +34,14 @@ int sqlite_paced_register(void);
  * a warning in the log) if it could not be registered. */
 const char *sqlite_paced_vfs(void);
 
-/* Syncs the VFS has added so far (all files): for the tests. */
+/* Syncs the VFS has added so far (all files), and the time it has rested after them: for the
+ * tests. */
 uint64_t sqlite_paced_syncs(void);
+uint64_t sqlite_paced_rest_ns(void);
+
+/* Sets (on != 0) or clears a reason to hurry, and the reasons set now. Process-wide: any
+ * thread. */
+void sqlite_paced_hurry(unsigned reason, int on);
+unsigned sqlite_paced_hurrying(void);
 
 #endif

@@ -2,7 +2,8 @@
  * default; a database's and its WAL's writes synced every SQLITE_PACED_BYTES (1 MiB of rows and a
  * 1 MiB checkpoint each add about eight syncs, not one per write); a connection on the default VFS
  * and temporary files add none; a paced writer, a default-VFS reader and a paced checkpoint share
- * one WAL database, and what they wrote reads back whole after a reopen.
+ * one WAL database, and what they wrote reads back whole after a reopen; a rest after each paced
+ * sync, none while any reason to hurry is set.
  *
  * Each test works in its own mkdtemp directory under /tmp, removed afterwards.
  */
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <uv.h>
 
 #include "store/sqlite_paced.h"
 #include "store_fixture.h"
@@ -161,6 +163,39 @@ static void test_mixed_connections_share_the_wal(void **state) {
     sqlite3_close(db);
 }
 
+/* Rests follow the syncs, SQLITE_PACED_REST times as long, within the wall time of the fill. */
+static void test_rests_after_syncs(void **state) {
+    sf_fixture *fx = *state;
+    assert_int_equal(sqlite_paced_hurrying(), 0);
+    sqlite3 *db = open_wal(fx, sqlite_paced_vfs());
+    uint64_t rest0 = sqlite_paced_rest_ns(), t0 = uv_hrtime();
+    fill(db, "t");
+    uint64_t rested = sqlite_paced_rest_ns() - rest0, wall = uv_hrtime() - t0;
+    assert_true(rested > 0);
+    assert_true(rested < wall);
+    sqlite3_close(db);
+}
+
+/* Any reason set is enough to skip the rests; with none left they come back. */
+static void test_hurry_skips_rests(void **state) {
+    sf_fixture *fx = *state;
+    sqlite3 *db = open_wal(fx, sqlite_paced_vfs());
+    sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 1);
+    sqlite_paced_hurry(SQLITE_PACED_HURRY_WAL, 1);
+    assert_int_equal(sqlite_paced_hurrying(), SQLITE_PACED_HURRY_FOLD | SQLITE_PACED_HURRY_WAL);
+    uint64_t syncs0 = sqlite_paced_syncs(), rest0 = sqlite_paced_rest_ns();
+    fill(db, "t");
+    sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 0);
+    fill(db, "t");
+    assert_true(sqlite_paced_syncs() - syncs0 >= 2 * SYNCS_LOW);
+    assert_int_equal(sqlite_paced_rest_ns(), rest0);
+    sqlite_paced_hurry(SQLITE_PACED_HURRY_WAL, 0);
+    assert_int_equal(sqlite_paced_hurrying(), 0);
+    fill(db, "t");
+    assert_true(sqlite_paced_rest_ns() > rest0);
+    sqlite3_close(db);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registered_not_default),
@@ -169,6 +204,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_default_vfs_not_paced, setup, sf_teardown),
         cmocka_unit_test_setup_teardown(test_temp_files_not_paced, setup, sf_teardown),
         cmocka_unit_test_setup_teardown(test_mixed_connections_share_the_wal, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_rests_after_syncs, setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_hurry_skips_rests, setup, sf_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

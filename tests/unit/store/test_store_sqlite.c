@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "store/msglog.h"
+#include "store/sqlite_paced.h"
 #include "store/store.h"
 #include "store/store_backend.h"
 #include "store_fixture.h"
@@ -603,9 +604,17 @@ static void test_folds_while_open(void **state) {
     assert_int_equal(sf_query_i64(fx, "SELECT last_id FROM message_ids"), 12);
 }
 
+/* Waits up to ms for the paced VFS's reasons to hurry to be exactly want. */
+static void wait_hurry(unsigned want, int ms) {
+    for (int i = 0; i < ms / 10 && sqlite_paced_hurrying() != want; i++)
+        uv_sleep(10);
+    assert_int_equal(sqlite_paced_hurrying(), want);
+}
+
 /* A fold that fails (another connection holds SQLite's write lock past the folder's busy
  * timeout) is tried again later and loses nothing; appends go on being acknowledged meanwhile,
- * since they never wait for SQLite's write lock. */
+ * since they never wait for SQLite's write lock. While the folder is stuck with the next fold
+ * due, and until the failed one is done, its writes hurry (no rests after their syncs). */
 static void test_fold_retried_after_failure(void **state) {
     sf_fixture *fx = *state;
     sqlite_fold_set_age_ms(0);
@@ -617,11 +626,15 @@ static void test_fold_retried_after_failure(void **state) {
     uint64_t t0 = uv_hrtime();
     append_upto(fx, s, chat, 1, 5); /* a fold starts after the first and waits for the lock */
     assert_true(uv_hrtime() - t0 < 4000000000ull); /* acked well inside the 5 s busy wait */
+    /* the next fold is due while the folder waits (its wait ends at 5 s): its writes hurry */
+    wait_hurry(SQLITE_PACED_HURRY_FOLD, 2000);
     uv_sleep(6000); /* the folder's BEGIN gives up: the fold failed, to be tried again */
+    assert_true(sqlite_paced_hurrying() & SQLITE_PACED_HURRY_FOLD);
     append_upto(fx, s, chat, 6, 8);
     assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(lock);
     wait_folded(fx, 8);
+    wait_hurry(0, 5000); /* every fold is done: background writes rest again */
     record r[16];
     messages_after(fx, s, chat, 0, 100, r);
     expect_seqs(r, 1, 8);
