@@ -42,19 +42,6 @@ static uint64_t paced_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Sleeps SQLITE_PACED_REST times what a sync took (at most SQLITE_PACED_REST_MAX_MS). */
-static void paced_rest(uint64_t sync_ns) {
-    uint64_t ns = sync_ns * SQLITE_PACED_REST;
-    uint64_t max = (uint64_t)SQLITE_PACED_REST_MAX_MS * 1000000u;
-    if (ns > max)
-        ns = max;
-    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
-                          .tv_nsec = (long)(ns % 1000000000u)};
-    atomic_fetch_add(&paced_rest_total_ns, ns);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* ---- files ---- */
 
 static int paced_close(sqlite3_file *f) {
@@ -79,7 +66,7 @@ static int paced_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 
     uint64_t start = paced_now_ns();
     rc = p->real->pMethods->xSync(p->real, SQLITE_SYNC_NORMAL);
     if (rc == SQLITE_OK && atomic_load(&paced_hurry_mask) == 0)
-        paced_rest(paced_now_ns() - start);
+        sqlite_paced_rest((paced_now_ns() - start) * SQLITE_PACED_REST);
     return rc;
 }
 
@@ -273,6 +260,17 @@ const char *sqlite_paced_vfs(void) {
 
 uint64_t sqlite_paced_syncs(void) {
     return atomic_load(&paced_sync_count);
+}
+
+void sqlite_paced_rest(uint64_t ns) {
+    uint64_t max = (uint64_t)SQLITE_PACED_REST_MAX_MS * 1000000u;
+    if (ns > max)
+        ns = max;
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
+    atomic_fetch_add(&paced_rest_total_ns, ns);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 uint64_t sqlite_paced_rest_ns(void) {

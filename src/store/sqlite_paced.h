@@ -34,8 +34,11 @@ int sqlite_paced_register(void);
  * a warning in the log) if it could not be registered. */
 const char *sqlite_paced_vfs(void);
 
-/* Syncs the VFS has added so far (all files), and the time it has rested after them: for the
- * tests. */
+/* Sleeps ns, at most SQLITE_PACED_REST_MAX_MS: a background thread's rest (the VFS's after its
+ * syncs, the folder's after its transactions). */
+void sqlite_paced_rest(uint64_t ns);
+
+/* Syncs the VFS has added so far (all files), and the time all rests took: for the tests. */
 uint64_t sqlite_paced_syncs(void);
 uint64_t sqlite_paced_rest_ns(void);
 

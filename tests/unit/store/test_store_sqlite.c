@@ -604,6 +604,22 @@ static void test_folds_while_open(void **state) {
     assert_int_equal(sf_query_i64(fx, "SELECT last_id FROM message_ids"), 12);
 }
 
+/* A fold the store is in no hurry for rests after each transaction (the only rest here: ten rows
+ * are far from a paced sync's 128 KiB). */
+static void test_fold_rests_when_not_hurried(void **state) {
+    sf_fixture *fx = *state;
+    sqlite_fold_set_age_ms(50);
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    uint64_t rest0 = sqlite_paced_rest_ns();
+    append_upto(fx, s, chat, 1, 10);
+    wait_folded(fx, 10);
+    assert_int_equal(sqlite_paced_hurrying(), 0);
+    assert_true(sqlite_paced_rest_ns() > rest0);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 10);
+}
+
 /* Waits up to ms for the paced VFS's reasons to hurry to be exactly want. */
 static void wait_hurry(unsigned want, int ms) {
     for (int i = 0; i < ms / 10 && sqlite_paced_hurrying() != want; i++)
@@ -1096,6 +1112,7 @@ int main(void) {
         T(test_reads_see_unfolded_rows),
         T(test_retries_among_many_unfolded_rows),
         T(test_folds_while_open),
+        T(test_fold_rests_when_not_hurried),
         T(test_fold_retried_after_failure),
         T(test_unfolded_cap_refuses_then_recovers),
         T(test_crash_replays_the_log),
