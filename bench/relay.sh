@@ -66,9 +66,24 @@ $relay idle --port "$port" --tokens "$out/tokens" --sockets "$idle" --pid "$pid"
 ack_buckets() {
   curl -s "$url/metrics" | sed -n 's/^convo_ws_msg_ack_seconds_bucket{le="\([^"]*\)"} \([0-9]*\)$/\1 \2/p'
 }
+# settle NAME: waits (60 s at most) until the server has folded every message of the runs before
+# (the /metrics gauge convo_store_unfolded_messages is 0), so that a run does not measure the
+# tail of the one before it (a saturation run leaves up to ~1M rows to fold).
+settle() {
+  local t0 n
+  t0=$(date +%s.%N)
+  for _ in $(seq 600); do
+    n=$(curl -s "$url/metrics" | sed -n 's/^convo_store_unfolded_messages \([0-9]*\)$/\1/p')
+    [ "$n" = 0 ] && break
+    sleep 0.1
+  done
+  awk -v a="$t0" -v b="$(date +%s.%N)" -v n="${n:-?}" 'BEGIN { printf "%.1f s (unfolded: %s)\n", b - a, n }' >"$out/$1.settle"
+  echo "settled before $1: $(cat "$out/$1.settle")"
+}
 run() { # name first pairs extra-args…
   local name=$1 first=$2 pairs=$3
   shift 3
+  settle "$name"
   echo "== $name: relay run --pairs $pairs --duration $secs $*"
   ack_buckets >"$out/$name.acks0"
   $relay run --port "$port" --pid "$pid" --tokens "$out/tokens" --first "$first" \
@@ -170,6 +185,9 @@ $(row_rate "$out/b" "$lat_pairs" "$rate")
 $(row_rate "$out/b2" "$lat_pairs" "$low_rate")
 | $(commas "$idle") authenticated idle WebSockets | server RSS $((rss_b / 1024)) → $((rss_a / 1024)) MiB: **$(commas "$(field "$out/idle" idle per_socket_bytes)") bytes per socket** (connected in $(field "$out/idle" idle connect_s) s) | |
 | Redis ${redis_v:-?} \`PUBLISH\` to 1 subscriber, 64 B (\`redis-benchmark -P 16 -c 50\`) | $(commas "${redis_rps:-0}") publishes/s; CONVO's saturated relay rate is $ratio of it | |
+
+Each run starts once the server has folded every message of the runs before it (waits:
+$(for r in a a2 b b2; do printf '%s %s; ' "$r" "$(cat "$out/$r.settle")"; done))
 
 Checks per run (acked but not delivered to the partner, seq gaps or reordering, errors, closes):
 $(for r in a a2 b b2; do printf -- '- %s: %s\n' "$r" "$(checks "$out/$r")"; done)

@@ -96,9 +96,14 @@ static void render_gauges(buf *b, struct app *app) {
         process_rss_bytes(), (double)(uv_hrtime() / 1000000 - app->started_at_ms) / 1000.0);
     buf_append_printf(b,
                       "# TYPE convo_store_commits_total counter\nconvo_store_commits_total %llu\n"
-                      "# TYPE convo_store_jobs_total counter\nconvo_store_jobs_total %llu\n",
+                      "# TYPE convo_store_jobs_total counter\nconvo_store_jobs_total %llu\n"
+                      "# HELP convo_store_unfolded_messages Messages acknowledged but not yet in "
+                      "their table.\n"
+                      "# TYPE convo_store_unfolded_messages gauge\nconvo_store_unfolded_messages "
+                      "%llu\n",
                       (unsigned long long)store_commits(app->store),
-                      (unsigned long long)store_jobs(app->store));
+                      (unsigned long long)store_jobs(app->store),
+                      (unsigned long long)store_unfolded(app->store));
     buf_append_cstr(b, "# HELP convo_limit_hits_total Requests or connections stopped by a limit.\n"
                        "# TYPE convo_limit_hits_total counter\n");
     for (int i = 0; i < LIMIT__COUNT; i++)

@@ -331,11 +331,17 @@ static void sqlite_close(void *ctx) {
     free(b);
 }
 
+static uint64_t sqlite_unfolded(void *ctx) {
+    sqlite_backend *b = ctx;
+    return sqlite_messages_unfolded(b->messages);
+}
+
 static const store_backend_ops sqlite_ops = {
     .name = "sqlite",
     .run_batch = sqlite_run_batch,
     .append_batch = sqlite_append_batch,
     .background = sqlite_background,
+    .unfolded = sqlite_unfolded,
     .close = sqlite_close,
 };
 

@@ -470,3 +470,7 @@ void sqlite_messages_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
     free(m->db_path);
     free(m);
 }
+
+uint64_t sqlite_messages_unfolded(const sqlite_messages *m) {
+    return m->unfolded_rows;
+}

@@ -74,6 +74,8 @@ int sqlite_messages_start_folder(sqlite_messages *m, sqlite_checkpointer *ckpt, 
  * freeing what it folded). Returns the milliseconds until the next step is due: 0 at once, -1
  * not before more appends. */
 int sqlite_messages_fold_step(sqlite_messages *m);
+/* Messages appended but not yet folded into the table (store thread). */
+uint64_t sqlite_messages_unfolded(const sqlite_messages *m);
 /* Around every write transaction of the store's connection: the folder's connection writes too. */
 void sqlite_messages_lock_writes(sqlite_messages *m);
 void sqlite_messages_unlock_writes(sqlite_messages *m);

@@ -43,6 +43,7 @@ struct store {
     /* Written by the store thread, read from anywhere. */
     _Atomic uint64_t commits;
     _Atomic uint64_t jobs;
+    _Atomic uint64_t unfolded; /* the backend's, as of its last batch or background step */
     uint64_t migrations_applied;
 };
 
@@ -267,6 +268,8 @@ static void store_thread_main(void *arg) {
         if (batch)
             store_run_jobs(s, batch, count);
         wait_ms = s->ops->background ? s->ops->background(s->ctx) : -1;
+        if (s->ops->unfolded)
+            atomic_store(&s->unfolded, s->ops->unfolded(s->ctx));
     }
     s->ops->close(s->ctx);
     s->ctx = NULL;
@@ -962,6 +965,10 @@ uint64_t store_commits(const store *s) {
 
 uint64_t store_jobs(const store *s) {
     return atomic_load(&((store *)s)->jobs);
+}
+
+uint64_t store_unfolded(const store *s) {
+    return atomic_load(&((store *)s)->unfolded);
 }
 
 uint64_t store_migrations_applied(const store *s) {

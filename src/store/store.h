@@ -324,10 +324,12 @@ int store_blocks_list(store *s, int64_t blocker, store_partner_list_cb cb, void 
 int store_user_ban(store *s, int64_t user_id, int64_t until_ms, const char *reason,
                    store_status_cb cb, void *arg);
 
-/* Test and metrics hooks: transactions committed and jobs run since open, and migrations that
+/* Test and metrics hooks: transactions committed and jobs run since open, messages acknowledged
+ * but not yet in their table (as of the store thread's last step), and migrations that
  * store_open applied (0 when the schema was already current). */
 uint64_t store_commits(const store *s);
 uint64_t store_jobs(const store *s);
+uint64_t store_unfolded(const store *s);
 uint64_t store_migrations_applied(const store *s);
 
 #endif

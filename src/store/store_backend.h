@@ -138,6 +138,9 @@ typedef struct store_backend_ops {
      * the table). Returns the milliseconds until the next step is due: 0 at once (when no job
      * waits), -1 not before the next batch. */
     int (*background)(void *ctx);
+    /* Optional: messages acknowledged but not yet in their table (the SQLite backend's rows
+     * waiting for a fold); read on the store thread after each batch and background step. */
+    uint64_t (*unfolded)(void *ctx);
     /* Closes the connection and frees ctx; called once, on the store thread, after the last batch
      * (or by store_open on its own thread when the store thread never started). */
     void (*close)(void *ctx);

@@ -360,7 +360,7 @@ test('chat.leave → leaver gets chat.ended "left", partner "partner_left"; both
   await cb.next('match.found');
 });
 
-test('/metrics times every msg.ack from its msg.send (retries too): a histogram whose +Inf bucket is the ack count', T, async (t) => {
+test('/metrics times every msg.ack from its msg.send (retries too): a histogram whose +Inf bucket is the ack count; the messages not yet folded are a gauge', T, async (t) => {
   const { server, api } = await k.setup(t);
   const { ca, cb, chat } = await rt.pair(t, server, api);
   const metric = async () => {
@@ -386,4 +386,20 @@ test('/metrics times every msg.ack from its msg.send (retries too): a histogram 
   assert.equal(after.inf, 4);
   assert.ok(after.le1s <= after.inf && after.le1s >= 1, `le=1 bucket ${after.le1s}`);
   assert.ok(after.sum > 0 && after.sum < 4 * 5, `sum ${after.sum} s`);
+  // The three stored messages wait in the log until a fold (4 s after the first) puts them in
+  // the table: the gauge shows them, then none.
+  const unfolded = async () => {
+    const res = await rt.rest(api, 'GET', '/metrics');
+    const m = res.text.match(/^convo_store_unfolded_messages (\d+)$/m);
+    assert.ok(m, 'no convo_store_unfolded_messages in /metrics');
+    return Number(m[1]);
+  };
+  const waitFor = async (want, ms) => {
+    let seen = await unfolded();
+    for (const end = Date.now() + ms; seen !== want && Date.now() < end; seen = await unfolded())
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(seen, want, `convo_store_unfolded_messages after up to ${ms} ms`);
+  };
+  await waitFor(3, 1000);
+  await waitFor(0, 15000);
 });
