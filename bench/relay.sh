@@ -105,17 +105,34 @@ free_port() {
   return 1
 }
 
+# start_redis: redis-server on a free port ($rport, $redis_pid); 0 once it answers PING. A port
+# no one listens on may still be some connection's local port (the idle run's 10k sockets), which
+# bind refuses: then another port is tried, five times at most.
+start_redis() {
+  local try
+  for try in 1 2 3 4 5; do
+    rport=$(free_port)
+    # No output-buffer limit for the subscriber: by default Redis drops a pub/sub client that
+    # falls 32 MB behind, and redis-cli does fall behind at this rate.
+    redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no --daemonize no \
+      --client-output-buffer-limit 'pubsub 0 0 0' >"$out/redis.log" 2>&1 &
+    redis_pid=$!
+    for _ in $(seq 100); do
+      redis-cli -p "$rport" ping >/dev/null 2>&1 && return 0
+      kill -0 "$redis_pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    stop_redis
+    grep -q 'Address already in use' "$out/redis.log" || return 1
+    echo "redis: port $rport is taken (try $try), another one"
+  done
+  return 1
+}
+
 redis_reference() {
-  local rport payload
-  rport=$(free_port)
+  local rport payload up=0
   payload=$(printf '%064d' 0 | tr 0 x)
-  # No output-buffer limit for the subscriber: by default Redis drops a pub/sub client that
-  # falls 32 MB behind, and redis-cli does fall behind at this rate.
-  redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no --daemonize no \
-    --client-output-buffer-limit 'pubsub 0 0 0' >"$out/redis.log" 2>&1 &
-  redis_pid=$!
-  local up=0
-  for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && { up=1; break; }; sleep 0.05; done
+  start_redis && up=1
   if [ "$up" != 1 ]; then
     echo "redis-server did not start; its log:" && tail -5 "$out/redis.log"
     echo "reference skipped: redis-server did not start" >"$out/redis"
