@@ -5,8 +5,9 @@
  * A fold is cut into transactions of about FOLDER_CHUNK_US, at chat boundaries, each committed
  * without an fsync (synchronous = NORMAL) under the write lock the store's connection takes too;
  * between two of them the store thread's batches get their turn, and the folder rests as long as
- * the transaction took (unless the store is in a hurry: sqlite_paced.h) so that a fold takes
- * about half a core, not a whole one, from the loop and store threads. Once every row is in, the
+ * the transaction took so that a fold takes about half a core, not a whole one, from the loop
+ * and store threads — unless the store is in a hurry (sqlite_paced.h): then no rests, and
+ * transactions of FOLDER_HURRY_CHUNK_US, for throughput. Once every row is in, the
  * transactions are made durable (one small last transaction committed with an fsync of the WAL),
  * and the sealed file is made ready to be the next active one (renamed, new header, synced): the
  * store thread then frees the rows and swaps files without waiting for a disk. A fold that fails
@@ -29,7 +30,8 @@
 
 #define FOLDER_CHUNK_US        5000 /* a transaction's time, ended at the next chat boundary … */
 #define FOLDER_REST            1    /* … then a rest this many times as long, unless in a hurry */
-#define FOLDER_BUSY_TIMEOUT_MS 5000 /* for locks held by other processes (none expected) */
+#define FOLDER_HURRY_CHUNK_US  20000 /* a transaction's time in a hurry: fewer, bigger commits */
+#define FOLDER_BUSY_TIMEOUT_MS 5000  /* for locks held by other processes (none expected) */
 
 struct sqlite_folder {
     struct fold_stmts fs;
@@ -86,11 +88,13 @@ static int folder_fold(sqlite_folder *f, struct log_row *const *rows, size_t cou
         if (status != STORE_OK)
             return status;
         int64_t took = folder_now_us() - t0;
-        if (!sqlite_paced_hurrying()) /* the loop and store threads get the core back */
+        int hurry = sqlite_paced_hurrying() != 0;
+        if (!hurry) /* the loop and store threads get the core back */
             sqlite_paced_rest((uint64_t)took * 1000u * FOLDER_REST);
-        if (took < FOLDER_CHUNK_US / 2 && want < 65536)
+        int64_t target = hurry ? FOLDER_HURRY_CHUNK_US : FOLDER_CHUNK_US;
+        if (took < target / 2 && want < 65536)
             want *= 2;
-        else if (took > FOLDER_CHUNK_US * 2 && want > 64)
+        else if (took > target * 2 && want > 64)
             want /= 2;
         at = end;
     }

@@ -90,13 +90,14 @@ struct sqlite_messages {
     imap *by_key;         /* hash of (chat, sender, clientMsgId) → rows with that hash: retries */
     size_t evict_at;      /* the map size at which idle states are dropped next */
     size_t unfolded_rows; /* rows on every chat's list */
-    size_t unfolded_bytes;        /* and their memory */
-    int64_t last_id;              /* the highest message id handed out */
-    msglog active;                /* the file appends go to */
-    msglog spare;                 /* the next active file, made ready beforehand (fd -1: none) */
-    msglog failed;                /* a sealed file whose fold failed, to submit again … */
-    int64_t retry_at_ms;          /* … at this time */
-    int folding;                  /* the folder holds the sealed file and its rows */
+    size_t unfolded_bytes; /* and their memory */
+    int64_t last_id;       /* the highest message id handed out */
+    msglog active;         /* the file appends go to */
+    msglog spare;          /* the next active file, made ready beforehand (fd -1: none) */
+    msglog failed;         /* a sealed file whose fold failed, to submit again … */
+    int64_t retry_at_ms;   /* … at this time */
+    int folding;           /* the folder holds the sealed file and its rows */
+    int fold_big; /* that fold was sealed by size (heavy load): its writes hurry throughout */
     int64_t active_since_ms;      /* when the active file got its first record (0: none yet) */
     int64_t sealed_last_id;       /* rows with ids up to this one are in the sealed file */
     struct log_row **sealed_rows; /* what the folder is folding (it sorts them chat by chat) */

@@ -1,6 +1,6 @@
 /* sqlite_paced.c — the "convo-paced" VFS (sqlite_paced.h says why): a shim over the default VFS
  * whose files count the bytes written to them and sync themselves every SQLITE_PACED_BYTES, then
- * rest unless the store is in a hurry.
+ * rest — unless the store is in a hurry, when they do neither.
  * Everything else is passed through to the default VFS and its files unchanged.
  *
  * A paced file is this struct followed by the default VFS's own file object, which it owns.
@@ -62,10 +62,12 @@ static int paced_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 
     if (p->unsynced < SQLITE_PACED_BYTES)
         return SQLITE_OK;
     p->unsynced = 0;
+    if (atomic_load(&paced_hurry_mask) != 0) /* behind: throughput first, as without this VFS */
+        return SQLITE_OK;
     atomic_fetch_add(&paced_sync_count, 1);
     uint64_t start = paced_now_ns();
     rc = p->real->pMethods->xSync(p->real, SQLITE_SYNC_NORMAL);
-    if (rc == SQLITE_OK && atomic_load(&paced_hurry_mask) == 0)
+    if (rc == SQLITE_OK)
         sqlite_paced_rest((paced_now_ns() - start) * SQLITE_PACED_REST);
     return rc;
 }

@@ -2,8 +2,9 @@
  * the default VFS, except that every SQLITE_PACED_BYTES written to a database or WAL file are
  * fdatasync'd at once, so that the disk takes background writes in small pieces, and that the
  * writing thread then rests SQLITE_PACED_REST times as long as that sync took — background
- * writes get at most a third of the disk's time — unless the store has said it is in a hurry
- * (a fold is due while the last one is still going on, or the WAL is long).
+ * writes get at most a third of the disk's time. While the store has said it is in a hurry (a
+ * fold is due while the last one is still going on, or the WAL is long) there are neither the
+ * extra syncs nor the rests: the files behave as the default VFS's, for throughput.
  *
  * Why: a disk's cache flush (what the message log's fdatasync asks for before each msg.ack) makes
  * durable everything written before it, not just the log's own page. A checkpoint copies

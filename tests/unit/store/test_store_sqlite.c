@@ -715,6 +715,37 @@ static void test_unfolded_cap_refuses_then_recovers(void **state) {
     assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), c.ok + 1);
 }
 
+/* A fold sealed by size (heavy load: more than half of FOLD_BYTES before its age is up) hurries
+ * from its start, with the next fold nowhere near due; the hurry ends with it. */
+static void test_big_fold_hurries(void **state) {
+    sf_fixture *fx = *state;
+    sqlite_fold_set_age_ms(60000); /* only the file's size starts a fold */
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    static char text[STORE_TEXT_MAX + 1];
+    memset(text, 'y', STORE_TEXT_MAX);
+    struct cap_counts c = {0};
+    char id[16];
+    const int seal_at = (64 << 20) / STORE_TEXT_MAX + 1; /* a file of 64 MiB (FOLD_BYTES) */
+    for (int i = 0; i < seal_at; i++) {
+        snprintf(id, sizeof id, "b%d", i);
+        assert_int_equal(store_message_append(s, chat, 1, id, text, on_cap_message, &c), 0);
+    }
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.ok, seal_at);
+    record small = append(fx, s, chat, 2, "small", "the next file: far from due");
+    assert_int_equal(small.status, STORE_OK);
+    wait_hurry(SQLITE_PACED_HURRY_FOLD, 2000);
+    assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(lock);
+    wait_hurry(0, 30000);
+    sf_close_store(fx, s);
+    assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), seal_at + 1);
+}
+
 /* ---- a process that dies after its acks (a child, so that the store is never closed) ---- */
 
 #define CHILD_CHECK(cond)                                                                          \
@@ -1114,6 +1145,7 @@ int main(void) {
         T(test_folds_while_open),
         T(test_fold_rests_when_not_hurried),
         T(test_fold_retried_after_failure),
+        T(test_big_fold_hurries),
         T(test_unfolded_cap_refuses_then_recovers),
         T(test_crash_replays_the_log),
         T(test_crash_replay_raises_each_chat),
