@@ -331,13 +331,20 @@ static size_t log_files(sf_fixture *fx) {
     return count;
 }
 
+/* A second connection to the database, holding SQLite's write lock (BEGIN IMMEDIATE) until the
+ * test commits and closes it: the store's and the folder's writes wait meanwhile. */
+static sqlite3 *hold_write_lock(sf_fixture *fx) {
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    return lock;
+}
+
 /* Holds the write lock on a second connection and queues a write that changes nothing (user 1
  * has no refresh tokens): once this returns, the store thread waits in that job's BEGIN, and the
  * jobs queued next run as one batch after COMMIT. */
 static sqlite3 *hold_store_thread(sf_fixture *fx, store *s, sf_status_rec *write) {
-    sqlite3 *lock = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3 *lock = hold_write_lock(fx);
     assert_int_equal(store_refresh_revoke_user(s, 1, sf_on_status, write), 0);
     uv_sleep(100); /* the store thread has taken the write alone and waits for the lock */
     return lock;
@@ -349,9 +356,7 @@ static void test_reads_do_not_wait_for_writers(void **state) {
     sf_fixture *fx = *state;
     store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
-    sqlite3 *lock = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3 *lock = hold_write_lock(fx);
     record msgs[16];
     messages_after(fx, s, chat, 0, 10, msgs); /* asserts STORE_OK */
     assert_int_equal(msgs[0].msg.seq, 0);     /* the count: no message yet */
@@ -636,9 +641,7 @@ static void test_fold_retried_after_failure(void **state) {
     sqlite_fold_set_age_ms(0);
     store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
-    sqlite3 *lock = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3 *lock = hold_write_lock(fx);
     uint64_t t0 = uv_hrtime();
     append_upto(fx, s, chat, 1, 5); /* a fold starts after the first and waits for the lock */
     assert_true(uv_hrtime() - t0 < 4000000000ull); /* acked well inside the 5 s busy wait */
@@ -682,9 +685,7 @@ static void test_unfolded_cap_refuses_then_recovers(void **state) {
     sqlite_fold_set_age_ms(60000); /* only the file's size starts a fold */
     store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
-    sqlite3 *lock = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3 *lock = hold_write_lock(fx);
     static char text[STORE_TEXT_MAX + 1];
     memset(text, 'x', STORE_TEXT_MAX);
     struct cap_counts c = {0};
@@ -722,9 +723,7 @@ static void test_big_fold_hurries(void **state) {
     sqlite_fold_set_age_ms(60000); /* only the file's size starts a fold */
     store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
-    sqlite3 *lock = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3 *lock = hold_write_lock(fx);
     static char text[STORE_TEXT_MAX + 1];
     memset(text, 'y', STORE_TEXT_MAX);
     struct cap_counts c = {0};
