@@ -67,6 +67,7 @@ static void ckpt_main(void *arg) {
         uint64_t generation = c->generation;
         uv_mutex_unlock(&c->mu);
         ckpt_run(c, generation);
+        sqlite_paced_take_rest(0); /* the pass is over: no lock held */
         uv_mutex_lock(&c->mu);
     }
     uv_mutex_unlock(&c->mu);
@@ -191,4 +192,5 @@ void sqlite_checkpointer_stop(sqlite3 *writer, sqlite_checkpointer *c) {
     uv_mutex_unlock(&c->mu);
     uv_thread_join(&c->thread);
     ckpt_free(c, 1);
+    sqlite_paced_hurry(SQLITE_PACED_HURRY_WAL, 0); /* no commit is left to clear it */
 }

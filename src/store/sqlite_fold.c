@@ -253,9 +253,11 @@ static void fold_done(sqlite_messages *m, int status, msglog *file) {
     if (status != STORE_OK) {
         m->failed = *file;
         m->retry_at_ms = store_now_ms() + FOLD_RETRY_MS;
-        sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 1); /* it has to be done again */
+        m->fold_retry = 1; /* it has to be done again: it hurries until it is done */
+        sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 1);
         return;
     }
+    m->fold_retry = 0;
     sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 0);
     m->folding = 0;
     m->dropping = 1;
@@ -281,9 +283,9 @@ int sqlite_messages_fold_step(sqlite_messages *m) {
         int status;
         msglog file;
         if (!sqlite_folder_poll(m->folder, &status, &file)) {
-            /* a big fold, or the next one is due already: the folder's writes stop resting */
-            sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD,
-                               m->fold_big || seal_wait_ms(m, store_now_ms()) == 0);
+            /* a big fold, a retry, or the next one is due already: the folder's writes hurry */
+            sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, m->fold_big || m->fold_retry ||
+                                                            seal_wait_ms(m, store_now_ms()) == 0);
             return FOLD_POLL_MS;
         }
         fold_done(m, status, &file);
@@ -303,12 +305,12 @@ void sqlite_fold_close(sqlite_messages *m, sqlite_checkpointer *ckpt) {
     if (m->folder) {
         sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 1); /* a shutdown waits for the folder */
         int done = sqlite_folder_stop(m->folder, ckpt, &status, &file);
-        sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 0);
         m->folder = NULL;
         if (done)
             fold_done(m, status, &file);
         if (m->dropping)
             drop_folded(m, m->sealed_count);
+        sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 0); /* no folder is left to clear it */
         status = STORE_OK;
     }
     if (m->active.fd < 0)

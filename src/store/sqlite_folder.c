@@ -3,7 +3,8 @@
  * (sqlite_msg.h has the design).
  *
  * A fold is cut into transactions of about FOLDER_CHUNK_US, at chat boundaries, each committed
- * without an fsync (synchronous = NORMAL) under the write lock the store's connection takes too;
+ * without SQLite's fsync (synchronous = NORMAL; the paced VFS syncs every 128 KiB, sqlite_paced.h)
+ * under the write lock the store's connection takes too;
  * between two of them the store thread's batches get their turn, and the folder rests as long as
  * the transaction took so that a fold takes about half a core, not a whole one, from the loop
  * and store threads — unless the store is in a hurry (sqlite_paced.h): then no rests, and
@@ -89,8 +90,8 @@ static int folder_fold(sqlite_folder *f, struct log_row *const *rows, size_t cou
             return status;
         int64_t took = folder_now_us() - t0;
         int hurry = sqlite_paced_hurrying() != 0;
-        if (!hurry) /* the loop and store threads get the core back */
-            sqlite_paced_rest((uint64_t)took * 1000u * FOLDER_REST);
+        /* outside the write lock: the loop and store threads get the core (and disk) back */
+        sqlite_paced_take_rest((uint64_t)took * 1000u * FOLDER_REST);
         int64_t target = hurry ? FOLDER_HURRY_CHUNK_US : FOLDER_CHUNK_US;
         if (took < target / 2 && want < 65536)
             want *= 2;
@@ -101,6 +102,7 @@ static int folder_fold(sqlite_folder *f, struct log_row *const *rows, size_t cou
     uv_mutex_lock(&f->write_mu);
     int status = fold_make_durable(&f->fs, last_id);
     uv_mutex_unlock(&f->write_mu);
+    sqlite_paced_take_rest(0);
     return status;
 }
 

@@ -97,7 +97,8 @@ struct sqlite_messages {
     msglog failed;         /* a sealed file whose fold failed, to submit again … */
     int64_t retry_at_ms;   /* … at this time */
     int folding;           /* the folder holds the sealed file and its rows */
-    int fold_big; /* that fold was sealed by size (heavy load): its writes hurry throughout */
+    int fold_big;   /* that fold was sealed by size (heavy load): its writes hurry throughout */
+    int fold_retry; /* that fold failed once: it hurries until it is done */
     int64_t active_since_ms;      /* when the active file got its first record (0: none yet) */
     int64_t sealed_last_id;       /* rows with ids up to this one are in the sealed file */
     struct log_row **sealed_rows; /* what the folder is folding (it sorts them chat by chat) */

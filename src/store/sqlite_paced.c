@@ -1,6 +1,7 @@
 /* sqlite_paced.c — the "convo-paced" VFS (sqlite_paced.h says why): a shim over the default VFS
- * whose files count the bytes written to them and sync themselves every SQLITE_PACED_BYTES, then
- * rest — unless the store is in a hurry, when they do neither.
+ * whose files count the bytes written to them and sync themselves every SQLITE_PACED_BYTES; each
+ * sync earns the thread a rest, taken when it has let go of the write lock — unless the store is
+ * in a hurry, when there are neither syncs nor rests.
  * Everything else is passed through to the default VFS and its files unchanged.
  *
  * A paced file is this struct followed by the default VFS's own file object, which it owns.
@@ -28,6 +29,7 @@ static sqlite3_vfs paced_vfs;
 static sqlite3_io_methods paced_methods[4]; /* by the real file's methods version, 1 to 3 */
 static atomic_uint_fast64_t paced_sync_count;
 static atomic_uint_fast64_t paced_rest_total_ns;
+static _Thread_local uint64_t paced_owed_ns; /* rests this thread's syncs earned, not yet taken */
 static atomic_uint paced_hurry_mask; /* SQLITE_PACED_HURRY_* bits: no rests while any is set */
 static pthread_once_t paced_once = PTHREAD_ONCE_INIT;
 static int paced_register_rc = SQLITE_ERROR;
@@ -67,8 +69,8 @@ static int paced_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 
     atomic_fetch_add(&paced_sync_count, 1);
     uint64_t start = paced_now_ns();
     rc = p->real->pMethods->xSync(p->real, SQLITE_SYNC_NORMAL);
-    if (rc == SQLITE_OK)
-        sqlite_paced_rest((paced_now_ns() - start) * SQLITE_PACED_REST);
+    if (rc == SQLITE_OK) /* taken later, outside the write lock: sqlite_paced_take_rest */
+        paced_owed_ns += (paced_now_ns() - start) * SQLITE_PACED_REST;
     return rc;
 }
 
@@ -186,6 +188,26 @@ static int paced_last_error(sqlite3_vfs *vfs, int n, char *out) {
     return real_vfs->xGetLastError ? real_vfs->xGetLastError(real_vfs, n, out) : 0;
 }
 
+static void *paced_dl_open(sqlite3_vfs *vfs, const char *path) {
+    (void)vfs;
+    return real_vfs->xDlOpen(real_vfs, path);
+}
+
+static void paced_dl_error(sqlite3_vfs *vfs, int n, char *out) {
+    (void)vfs;
+    real_vfs->xDlError(real_vfs, n, out);
+}
+
+static void (*paced_dl_sym(sqlite3_vfs *vfs, void *handle, const char *symbol))(void) {
+    (void)vfs;
+    return real_vfs->xDlSym(real_vfs, handle, symbol);
+}
+
+static void paced_dl_close(sqlite3_vfs *vfs, void *handle) {
+    (void)vfs;
+    real_vfs->xDlClose(real_vfs, handle);
+}
+
 static int paced_current_time_i64(sqlite3_vfs *vfs, sqlite3_int64 *out) {
     (void)vfs;
     return real_vfs->xCurrentTimeInt64(real_vfs, out);
@@ -235,6 +257,10 @@ static void paced_register_once(void) {
         .xDelete = paced_delete,
         .xAccess = paced_access,
         .xFullPathname = paced_full_pathname,
+        .xDlOpen = real_vfs->xDlOpen ? paced_dl_open : NULL,
+        .xDlError = real_vfs->xDlError ? paced_dl_error : NULL,
+        .xDlSym = real_vfs->xDlSym ? paced_dl_sym : NULL,
+        .xDlClose = real_vfs->xDlClose ? paced_dl_close : NULL,
         .xRandomness = paced_randomness,
         .xSleep = paced_sleep,
         .xCurrentTime = paced_current_time,
@@ -273,6 +299,13 @@ void sqlite_paced_rest(uint64_t ns) {
     atomic_fetch_add(&paced_rest_total_ns, ns);
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+void sqlite_paced_take_rest(uint64_t extra_ns) {
+    uint64_t ns = paced_owed_ns + extra_ns;
+    paced_owed_ns = 0;
+    if (ns > 0 && atomic_load(&paced_hurry_mask) == 0)
+        sqlite_paced_rest(ns);
 }
 
 uint64_t sqlite_paced_rest_ns(void) {

@@ -1,10 +1,10 @@
 /* sqlite_paced.h — a SQLite VFS for the background connections (the folder and the checkpointer):
  * the default VFS, except that every SQLITE_PACED_BYTES written to a database or WAL file are
  * fdatasync'd at once, so that the disk takes background writes in small pieces, and that the
- * writing thread then rests SQLITE_PACED_REST times as long as that sync took — background
- * writes get at most a third of the disk's time. While the store has said it is in a hurry (a
- * fold is due while the last one is still going on, or the WAL is long) there are neither the
- * extra syncs nor the rests: the files behave as the default VFS's, for throughput.
+ * writing thread then owes a rest SQLITE_PACED_REST times as long as that sync took, which it
+ * takes once it holds no lock (sqlite_paced_take_rest) — roughly, background writes get a third
+ * of the disk's time. While the store has said it is in a hurry (SQLITE_PACED_HURRY_*) there are
+ * neither the extra syncs nor the rests: the files behave as the default VFS's, for throughput.
  *
  * Why: a disk's cache flush (what the message log's fdatasync asks for before each msg.ack) makes
  * durable everything written before it, not just the log's own page. A checkpoint copies
@@ -24,7 +24,7 @@
 #define SQLITE_PACED_REST_MAX_MS 20 /* … and at most this long */
 
 /* Why the store wants background writes done without rests (bits; any one set is enough). */
-#define SQLITE_PACED_HURRY_FOLD 1u /* the next fold is due and the last one is still going on */
+#define SQLITE_PACED_HURRY_FOLD 1u /* a big fold, one behind or failed, or a shutdown */
 #define SQLITE_PACED_HURRY_WAL  2u /* the WAL has grown long */
 
 /* Registers the VFS (not as the default) once per process; safe to call from any thread.
@@ -35,9 +35,13 @@ int sqlite_paced_register(void);
  * a warning in the log) if it could not be registered. */
 const char *sqlite_paced_vfs(void);
 
-/* Sleeps ns, at most SQLITE_PACED_REST_MAX_MS: a background thread's rest (the VFS's after its
- * syncs, the folder's after its transactions). */
+/* Sleeps ns, at most SQLITE_PACED_REST_MAX_MS: a background thread's rest. */
 void sqlite_paced_rest(uint64_t ns);
+
+/* Takes the rest the calling thread's syncs have earned, plus extra_ns (the folder's after its
+ * transaction), unless the store is in a hurry (then the debt is dropped). Call it holding no
+ * lock a writer could wait for. */
+void sqlite_paced_take_rest(uint64_t extra_ns);
 
 /* Syncs the VFS has added so far (all files), and the time all rests took: for the tests. */
 uint64_t sqlite_paced_syncs(void);

@@ -2,8 +2,9 @@
  * default; a database's and its WAL's writes synced every SQLITE_PACED_BYTES (1 MiB of rows and a
  * 1 MiB checkpoint each add about eight syncs, not one per write); a connection on the default VFS
  * and temporary files add none; a paced writer, a default-VFS reader and a paced checkpoint share
- * one WAL database, and what they wrote reads back whole after a reopen; a rest after each paced
- * sync; neither syncs nor rests while any reason to hurry is set.
+ * one WAL database, and what they wrote reads back whole after a reopen; the rests the syncs earn
+ * are taken when the thread asks, not during SQLite's writes; neither syncs nor rests while any
+ * reason to hurry is set.
  *
  * Each test works in its own mkdtemp directory under /tmp, removed afterwards.
  */
@@ -163,16 +164,21 @@ static void test_mixed_connections_share_the_wal(void **state) {
     sqlite3_close(db);
 }
 
-/* Rests follow the syncs, SQLITE_PACED_REST times as long, within the wall time of the fill. */
+/* The syncs earn rests that are not taken while SQLite writes (it may hold the write lock) but
+ * when the thread asks, within the wall time of the fill and the rest. */
 static void test_rests_after_syncs(void **state) {
     sf_fixture *fx = *state;
     assert_int_equal(sqlite_paced_hurrying(), 0);
     sqlite3 *db = open_wal(fx, sqlite_paced_vfs());
     uint64_t rest0 = sqlite_paced_rest_ns(), t0 = uv_hrtime();
     fill(db, "t");
+    assert_int_equal(sqlite_paced_rest_ns(), rest0); /* owed, not taken */
+    sqlite_paced_take_rest(0);
     uint64_t rested = sqlite_paced_rest_ns() - rest0, wall = uv_hrtime() - t0;
     assert_true(rested > 0);
     assert_true(rested < wall);
+    sqlite_paced_take_rest(0); /* nothing is owed twice */
+    assert_int_equal(sqlite_paced_rest_ns() - rest0, rested);
     sqlite3_close(db);
 }
 
@@ -187,12 +193,14 @@ static void test_hurry_skips_syncs_and_rests(void **state) {
     fill(db, "t");
     sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 0);
     fill(db, "t");
+    sqlite_paced_take_rest(1000000); /* even a rest asked for outright */
     assert_int_equal(sqlite_paced_syncs(), syncs0);
     assert_int_equal(sqlite_paced_rest_ns(), rest0);
     sqlite_paced_hurry(SQLITE_PACED_HURRY_WAL, 0);
     assert_int_equal(sqlite_paced_hurrying(), 0);
     fill(db, "t");
     assert_in_range(sqlite_paced_syncs() - syncs0, SYNCS_LOW, SYNCS_HIGH);
+    sqlite_paced_take_rest(0);
     assert_true(sqlite_paced_rest_ns() > rest0);
     assert_int_equal(query_i64(db, "SELECT count(*) FROM t"), 3 * ROWS);
     sqlite3_close(db);

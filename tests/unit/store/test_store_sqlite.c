@@ -620,16 +620,18 @@ static void test_fold_rests_when_not_hurried(void **state) {
     append_upto(fx, s, chat, 1, 10);
     wait_folded(fx, 10);
     assert_int_equal(sqlite_paced_hurrying(), 0);
+    sf_close_store(fx, s); /* joins the folder: its rest is over */
     assert_true(sqlite_paced_rest_ns() > rest0);
-    sf_close_store(fx, s);
+    assert_int_equal(sqlite_paced_hurrying(), 0);
     assert_int_equal(sf_query_i64(fx, "SELECT COUNT(*) FROM messages"), 10);
 }
 
-/* Waits up to ms for the paced VFS's reasons to hurry to be exactly want. */
+/* Waits up to ms for the paced VFS's fold reason to hurry to be set (want 1) or not (0). */
 static void wait_hurry(unsigned want, int ms) {
-    for (int i = 0; i < ms / 10 && sqlite_paced_hurrying() != want; i++)
+    want = want ? SQLITE_PACED_HURRY_FOLD : 0;
+    for (int i = 0; i < ms / 10 && (sqlite_paced_hurrying() & SQLITE_PACED_HURRY_FOLD) != want; i++)
         uv_sleep(10);
-    assert_int_equal(sqlite_paced_hurrying(), want);
+    assert_int_equal(sqlite_paced_hurrying() & SQLITE_PACED_HURRY_FOLD, want);
 }
 
 /* A fold that fails (another connection holds SQLite's write lock past the folder's busy
@@ -646,7 +648,7 @@ static void test_fold_retried_after_failure(void **state) {
     append_upto(fx, s, chat, 1, 5); /* a fold starts after the first and waits for the lock */
     assert_true(uv_hrtime() - t0 < 4000000000ull); /* acked well inside the 5 s busy wait */
     /* the next fold is due while the folder waits (its wait ends at 5 s): its writes hurry */
-    wait_hurry(SQLITE_PACED_HURRY_FOLD, 2000);
+    wait_hurry(1, 2000);
     uv_sleep(6000); /* the folder's BEGIN gives up: the fold failed, to be tried again */
     assert_true(sqlite_paced_hurrying() & SQLITE_PACED_HURRY_FOLD);
     append_upto(fx, s, chat, 6, 8);
@@ -716,6 +718,28 @@ static void test_unfolded_cap_refuses_then_recovers(void **state) {
     assert_int_equal(sf_query_i64(fx, "SELECT last_seq FROM chats"), c.ok + 1);
 }
 
+/* A fold that failed hurries until it is done, though no other fold is due (a long fold age:
+ * nothing else sets the hurry). */
+static void test_failed_fold_hurries_until_done(void **state) {
+    sf_fixture *fx = *state;
+    sqlite_fold_set_age_ms(100);
+    store *s = sf_open_store(fx);
+    int64_t chat = create_chat(fx, s, 1, 2);
+    sqlite3 *lock = hold_write_lock(fx);
+    append_upto(fx, s, chat, 1, 3);
+    uv_sleep(300); /* sealed and submitted; the folder waits for the lock */
+    sqlite_fold_set_age_ms(60000);
+    assert_int_equal(sqlite_paced_hurrying() & SQLITE_PACED_HURRY_FOLD, 0);
+    wait_hurry(1, 7000); /* the folder's BEGIN gave up after 5 s: failed */
+    uv_sleep(1500);      /* the retry is submitted and waits for the lock again */
+    wait_hurry(1, 0);    /* still hurrying */
+    assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(lock);
+    wait_folded(fx, 3);
+    wait_hurry(0, 5000);
+    sf_close_store(fx, s);
+}
+
 /* A fold sealed by size (heavy load: more than half of FOLD_BYTES before its age is up) hurries
  * from its start, with the next fold nowhere near due; the hurry ends with it. */
 static void test_big_fold_hurries(void **state) {
@@ -737,7 +761,7 @@ static void test_big_fold_hurries(void **state) {
     assert_int_equal(c.ok, seal_at);
     record small = append(fx, s, chat, 2, "small", "the next file: far from due");
     assert_int_equal(small.status, STORE_OK);
-    wait_hurry(SQLITE_PACED_HURRY_FOLD, 2000);
+    wait_hurry(1, 2000);
     assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(lock);
     wait_hurry(0, 30000);
@@ -1145,6 +1169,7 @@ int main(void) {
         T(test_fold_rests_when_not_hurried),
         T(test_fold_retried_after_failure),
         T(test_big_fold_hurries),
+        T(test_failed_fold_hurries_until_done),
         T(test_unfolded_cap_refuses_then_recovers),
         T(test_crash_replays_the_log),
         T(test_crash_replay_raises_each_chat),
