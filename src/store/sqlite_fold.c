@@ -219,7 +219,6 @@ static int seal(sqlite_messages *m) {
      * out (no rests, no extra syncs) or it falls behind; below, it leaves the cores and the disk
      * to the acks. */
     m->fold_big = m->sealed_count >= FOLD_ROWS / 2 || sealed.size >= FOLD_BYTES / 2;
-    sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, m->fold_big);
     sqlite_folder_submit(m->folder, m->sealed_rows, m->sealed_count, m->last_id, &sealed,
                          next.gen + 1, 0);
     return 0;
@@ -254,11 +253,9 @@ static void fold_done(sqlite_messages *m, int status, msglog *file) {
         m->failed = *file;
         m->retry_at_ms = store_now_ms() + FOLD_RETRY_MS;
         m->fold_retry = 1; /* it has to be done again: it hurries until it is done */
-        sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 1);
         return;
     }
     m->fold_retry = 0;
-    sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, 0);
     m->folding = 0;
     m->dropping = 1;
     m->drop_at = 0;
@@ -266,9 +263,7 @@ static void fold_done(sqlite_messages *m, int status, msglog *file) {
     m->spare = *file;
 }
 
-int sqlite_messages_fold_step(sqlite_messages *m) {
-    if (!m->folder)
-        return -1;
+static int fold_step(sqlite_messages *m) {
     if (m->failed.fd >= 0) { /* a fold failed: submitted again once its wait is over */
         int64_t wait = m->retry_at_ms - store_now_ms();
         if (wait > 0)
@@ -282,12 +277,8 @@ int sqlite_messages_fold_step(sqlite_messages *m) {
     if (m->folding) {
         int status;
         msglog file;
-        if (!sqlite_folder_poll(m->folder, &status, &file)) {
-            /* a big fold, a retry, or the next one is due already: the folder's writes hurry */
-            sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, m->fold_big || m->fold_retry ||
-                                                            seal_wait_ms(m, store_now_ms()) == 0);
+        if (!sqlite_folder_poll(m->folder, &status, &file))
             return FOLD_POLL_MS;
-        }
         fold_done(m, status, &file);
         return status != STORE_OK ? FOLD_RETRY_MS : 0; /* its rows are freed first */
     }
@@ -295,6 +286,20 @@ int sqlite_messages_fold_step(sqlite_messages *m) {
     if (wait != 0)
         return wait;
     return seal(m) == 0 ? FOLD_POLL_MS : FOLD_RETRY_MS;
+}
+
+/* Whether the folder's writes should hurry (sqlite_paced.h): a fold is on (or waits to be tried
+ * again) and it is big, failed once, or the next one is due already. */
+static int fold_hurried(const sqlite_messages *m) {
+    return m->folding && (m->fold_big || m->fold_retry || seal_wait_ms(m, store_now_ms()) == 0);
+}
+
+int sqlite_messages_fold_step(sqlite_messages *m) {
+    if (!m->folder)
+        return -1;
+    int wait = fold_step(m);
+    sqlite_paced_hurry(SQLITE_PACED_HURRY_FOLD, fold_hurried(m));
+    return wait;
 }
 
 /* At close: the folder finishes what it was given and stops; every row still in memory goes in

@@ -51,12 +51,6 @@ struct sqlite_folder {
     char *db_path;
 };
 
-static int64_t folder_now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The end of the chunk that starts at rows[at]: FOLDER_CHUNK_US of inserts is not known ahead,
  * so chunks are cut by row count, adjusted as the fold goes (rows_per_chunk). */
 static size_t chunk_end(struct log_row *const *rows, size_t count, size_t at, size_t want) {
@@ -84,11 +78,11 @@ static int folder_fold(sqlite_folder *f, struct log_row *const *rows, size_t cou
     size_t want = 512;
     for (size_t at = 0; at < count;) {
         size_t end = chunk_end(rows, count, at, want);
-        int64_t t0 = folder_now_us();
+        int64_t t0 = (int64_t)(uv_hrtime() / 1000);
         int status = fold_chunk(f, rows, at, end);
         if (status != STORE_OK)
             return status;
-        int64_t took = folder_now_us() - t0;
+        int64_t took = (int64_t)(uv_hrtime() / 1000) - t0;
         int hurry = sqlite_paced_hurrying() != 0;
         /* outside the write lock: the loop and store threads get the core (and disk) back */
         sqlite_paced_take_rest((uint64_t)took * 1000u * FOLDER_REST);

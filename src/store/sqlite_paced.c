@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <uv.h>
 
 #include "util/log.h"
 
@@ -36,12 +37,6 @@ static int paced_register_rc = SQLITE_ERROR;
 
 static sqlite3_file *real_of(sqlite3_file *f) {
     return ((paced_file *)f)->real;
-}
-
-static uint64_t paced_now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- files ---- */
@@ -67,10 +62,10 @@ static int paced_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 
     if (atomic_load(&paced_hurry_mask) != 0) /* behind: throughput first, as without this VFS */
         return SQLITE_OK;
     atomic_fetch_add(&paced_sync_count, 1);
-    uint64_t start = paced_now_ns();
+    uint64_t start = uv_hrtime();
     rc = p->real->pMethods->xSync(p->real, SQLITE_SYNC_NORMAL);
     if (rc == SQLITE_OK) /* taken later, outside the write lock: sqlite_paced_take_rest */
-        paced_owed_ns += (paced_now_ns() - start) * SQLITE_PACED_REST;
+        paced_owed_ns += (uv_hrtime() - start) * SQLITE_PACED_REST;
     return rc;
 }
 

@@ -4,7 +4,7 @@
  * and temporary files add none; a paced writer, a default-VFS reader and a paced checkpoint share
  * one WAL database, and what they wrote reads back whole after a reopen; the rests the syncs earn
  * are taken when the thread asks, not during SQLite's writes; neither syncs nor rests while any
- * reason to hurry is set.
+ * reason to hurry is set; a rest never longer than SQLITE_PACED_REST_MAX_MS.
  *
  * Each test works in its own mkdtemp directory under /tmp, removed afterwards.
  */
@@ -206,6 +206,18 @@ static void test_hurry_skips_syncs_and_rests(void **state) {
     sqlite3_close(db);
 }
 
+/* A rest is bounded: a second asked for sleeps SQLITE_PACED_REST_MAX_MS, no more. */
+static void test_rest_is_capped(void **state) {
+    (void)state;
+    assert_int_equal(sqlite_paced_hurrying(), 0);
+    uint64_t rest0 = sqlite_paced_rest_ns(), t0 = uv_hrtime();
+    sqlite_paced_take_rest(1000000000u);
+    uint64_t wall = uv_hrtime() - t0, cap = (uint64_t)SQLITE_PACED_REST_MAX_MS * 1000000u;
+    assert_int_equal(sqlite_paced_rest_ns() - rest0, cap);
+    assert_true(wall >= cap);
+    assert_true(wall < 1000000000u / 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registered_not_default),
@@ -215,6 +227,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_temp_files_not_paced, setup, sf_teardown),
         cmocka_unit_test_setup_teardown(test_mixed_connections_share_the_wal, setup, sf_teardown),
         cmocka_unit_test_setup_teardown(test_rests_after_syncs, setup, sf_teardown),
+        cmocka_unit_test(test_rest_is_capped),
         cmocka_unit_test_setup_teardown(test_hurry_skips_syncs_and_rests, setup, sf_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -679,6 +679,20 @@ static void on_cap_message(int status, const store_message *msg, void *arg) {
         c->other++;
 }
 
+/* Queues n appends of STORE_TEXT_MAX bytes each to chat (client ids "<prefix><first + i>"),
+ * counted in c, and runs the loop until they are answered. */
+static void append_full_texts(sf_fixture *fx, store *s, int64_t chat, const char *prefix, int first,
+                              int n, struct cap_counts *c) {
+    static char text[STORE_TEXT_MAX + 1];
+    memset(text, 'x', STORE_TEXT_MAX);
+    char id[32];
+    for (int i = first; i < first + n; i++) {
+        snprintf(id, sizeof id, "%s%d", prefix, i);
+        assert_int_equal(store_message_append(s, chat, 1, id, text, on_cap_message, c), 0);
+    }
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+}
+
 /* While folds cannot run (the write lock held elsewhere), rows wait in memory up to
  * STORE_UNFOLDED_BYTES_MAX; past it appends are refused with STORE_ERR_UNAVAILABLE instead of
  * growing. Once folds run again, every acknowledged row reaches the table and appends resume. */
@@ -688,18 +702,10 @@ static void test_unfolded_cap_refuses_then_recovers(void **state) {
     store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
     sqlite3 *lock = hold_write_lock(fx);
-    static char text[STORE_TEXT_MAX + 1];
-    memset(text, 'x', STORE_TEXT_MAX);
     struct cap_counts c = {0};
-    char id[16];
     const int most = 2 * (STORE_UNFOLDED_BYTES_MAX / STORE_TEXT_MAX); /* twice what fits */
-    for (int i = 0; i < most && c.unavailable == 0; i += 256) {
-        for (int j = i; j < i + 256; j++) {
-            snprintf(id, sizeof id, "c%d", j);
-            assert_int_equal(store_message_append(s, chat, 1, id, text, on_cap_message, &c), 0);
-        }
-        uv_run(&fx->loop, UV_RUN_DEFAULT);
-    }
+    for (int i = 0; i < most && c.unavailable == 0; i += 256)
+        append_full_texts(fx, s, chat, "c", i, 256, &c);
     assert_int_equal(c.other, 0);
     assert_true(c.unavailable > 0);
     /* Refused once the rows held reach the cap: a row is its text and less than 512 bytes more. */
@@ -748,16 +754,9 @@ static void test_big_fold_hurries(void **state) {
     store *s = sf_open_store(fx);
     int64_t chat = create_chat(fx, s, 1, 2);
     sqlite3 *lock = hold_write_lock(fx);
-    static char text[STORE_TEXT_MAX + 1];
-    memset(text, 'y', STORE_TEXT_MAX);
     struct cap_counts c = {0};
-    char id[16];
     const int seal_at = (64 << 20) / STORE_TEXT_MAX + 1; /* a file of 64 MiB (FOLD_BYTES) */
-    for (int i = 0; i < seal_at; i++) {
-        snprintf(id, sizeof id, "b%d", i);
-        assert_int_equal(store_message_append(s, chat, 1, id, text, on_cap_message, &c), 0);
-    }
-    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    append_full_texts(fx, s, chat, "b", 0, seal_at, &c);
     assert_int_equal(c.ok, seal_at);
     record small = append(fx, s, chat, 2, "small", "the next file: far from due");
     assert_int_equal(small.status, STORE_OK);
